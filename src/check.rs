@@ -1,0 +1,202 @@
+//! The pure core: read the package, evaluate it, validate, and produce diagnostics and a plan.
+
+use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Rule};
+use crate::eval::{self, Place, Session, State};
+use crate::files::SourceFiles;
+use crate::package::{MANIFEST_FILE, Manifest, Resolver, parse_manifest};
+use crate::plan::Plan;
+use crate::source::SourceProvider;
+use crate::text::{PositionEncoding, Span};
+
+/// The package arguments, as given to `--args` or in an `--args-file`.
+#[derive(Clone, Debug)]
+pub struct ArgsInput {
+    /// A file path, or `--args` for inline text; diagnostics name it.
+    pub origin: String,
+    /// JSON or YAML.
+    pub text: String,
+}
+
+/// Settings of one check.
+pub struct CheckOptions {
+    /// The main file, relative to the package root (`--main-file`).
+    pub main_file: String,
+    /// The entry function (`--main-function-name`).
+    pub main_function: String,
+    pub args: Option<ArgsInput>,
+    /// The Nix system images are built for.
+    pub system: String,
+    /// A source path holding `github.com/<org>/<repo>/...` checkouts of dependencies.
+    pub packages_dir: Option<String>,
+    /// Asked now and then; `true` stops the evaluation (a wall-clock deadline).
+    pub interrupt: Option<Box<dyn Fn() -> bool>>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            main_file: "main.star".to_owned(),
+            main_function: "run".to_owned(),
+            args: None,
+            system: DEFAULT_SYSTEM.to_owned(),
+            packages_dir: None,
+            interrupt: None,
+        }
+    }
+}
+
+pub const DEFAULT_SYSTEM: &str = "x86_64-linux";
+
+/// What a check found.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    pub diagnostics: Vec<Diagnostic>,
+    pub plan: Plan,
+    pub files: SourceFiles,
+}
+
+/// The `--format json` document.
+#[derive(serde::Serialize)]
+pub struct JsonReport<'a> {
+    pub diagnostics: Vec<JsonDiagnostic>,
+    pub plan: &'a Plan,
+}
+
+impl CheckResult {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn json_report(&self, encoding: PositionEncoding) -> JsonReport<'_> {
+        JsonReport {
+            diagnostics: diagnostic::to_json_diagnostics(&self.diagnostics, &self.files, encoding),
+            plan: &self.plan,
+        }
+    }
+
+    pub fn render_human(&self, color: bool) -> String {
+        diagnostic::render_human(&self.diagnostics, &self.files, color)
+    }
+}
+
+/// Checks the package whose root `source` reads.
+pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult {
+    let mut diagnostics = Vec::new();
+    let mut files = SourceFiles::default();
+    let manifest = match source.read(MANIFEST_FILE) {
+        Ok(text) => {
+            files.insert(MANIFEST_FILE, &text);
+            parse_manifest(&text, &mut diagnostics)
+        }
+        Err(error) => {
+            diagnostics.push(
+                Diagnostic::new(Rule::PackageManifest, MANIFEST_FILE, Span::default(), format!("cannot read `kurtosis.yml`: {error}"))
+                    .with_help("a Kurtosis package is a folder with `kurtosis.yml` (holding `name: github.com/<org>/<repo>`) and `main.star`"),
+            );
+            None
+        }
+    };
+    // Without a usable name, still check the Starlark under a stand-in name.
+    let manifest = manifest.unwrap_or_else(|| Manifest {
+        name: "github.com/unnamed/package".to_owned(),
+        ..Manifest::default()
+    });
+    let args = options.args.as_ref().and_then(|input| {
+        files.insert(&input.origin, &input.text);
+        parse_args(input, &mut diagnostics)
+    });
+
+    let session = Session {
+        source,
+        resolver: Resolver::new(&manifest, options.packages_dir.as_deref()),
+        globals: eval::globals(),
+        system: options.system.clone(),
+        interrupt: options.interrupt.as_deref(),
+        state: std::cell::RefCell::new(State {
+            files,
+            ..State::default()
+        }),
+    };
+    let args_place = options.args.as_ref().map(|input| Place {
+        file: input.origin.clone(),
+        span: Span::new(0, input.text.len() as u32),
+    });
+    let output = match (&args, args_place) {
+        (Some(value), Some(place)) => eval::run_package(
+            &session,
+            &options.main_file,
+            &options.main_function,
+            Some((value, place)),
+        ),
+        _ if options.args.is_some() => None,
+        _ => eval::run_package(&session, &options.main_file, &options.main_function, None),
+    };
+
+    let state = session.state.into_inner();
+    diagnostics.extend(state.diagnostics);
+    diagnostic::normalize(&mut diagnostics);
+    let plan = Plan {
+        package: manifest.name,
+        system: options.system.clone(),
+        steps: state.steps,
+        images: state.images,
+        output,
+    };
+    CheckResult {
+        diagnostics,
+        plan,
+        files: state.files,
+    }
+}
+
+/// Parses `--args`: JSON first, then YAML (a superset, with worse messages for JSON typos).
+fn parse_args(input: &ArgsInput, diagnostics: &mut Vec<Diagnostic>) -> Option<serde_json::Value> {
+    if input.text.trim().is_empty() {
+        return Some(serde_json::Value::Object(Default::default()));
+    }
+    let json_error = match serde_json::from_str::<serde_json::Value>(&input.text) {
+        Ok(value) => return Some(value),
+        Err(error) => error,
+    };
+    match serde_yaml_ng::from_str::<serde_json::Value>(&input.text) {
+        Ok(value) => Some(value),
+        Err(yaml_error) => {
+            let looks_like_json = input.text.trim_start().starts_with(['{', '[']);
+            let (offset, message) = if looks_like_json {
+                (
+                    offset_of(&input.text, json_error.line(), json_error.column()),
+                    json_error.to_string(),
+                )
+            } else {
+                let offset = yaml_error.location().map_or(0, |location| location.index());
+                (offset, yaml_error.to_string())
+            };
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            let offset = offset.min(input.text.len()) as u32;
+            diagnostics.push(
+                Diagnostic::new(
+                    Rule::InvalidArgs,
+                    &input.origin,
+                    Span::new(offset, offset),
+                    format!("the package arguments are not valid JSON or YAML: {message}"),
+                )
+                .with_help("pass an object, e.g. `--args '{\"name\": \"value\"}'`"),
+            );
+            None
+        }
+    }
+}
+
+/// Byte offset of a 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    line_start + column.saturating_sub(1)
+}

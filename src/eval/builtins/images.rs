@@ -1,0 +1,309 @@
+//! Resolving a service's image source when an instruction uses it: NixBuildSpec paths relative
+//! to the file that makes the instruction call, containment in the package, the flake itself,
+//! and one image name per source.
+
+use super::super::session::{Place, Session};
+use super::types::ImageChoice;
+use crate::diagnostic::{Diagnostic, Rule};
+use crate::package::Resolution;
+use crate::plan::{Image, ImageSource, NixBuild};
+use crate::source::{EntryKind, join};
+
+/// Folders that start absolute host paths, as opposed to Kurtosis's `/` (the repository root).
+const HOST_ROOTS: &[&str] = &[
+    "home", "Users", "nix", "tmp", "usr", "etc", "var", "opt", "root", "mnt", "srv", "private",
+];
+
+/// Registers the image of a service or task in the plan; returns the image name.
+pub(crate) fn register_image(
+    session: &Session,
+    choice: &ImageChoice,
+    instruction: &Place,
+) -> Option<String> {
+    match choice {
+        ImageChoice::Unknown => None,
+        ImageChoice::Name(name, origin) => {
+            add_image(session, name, &origin.call, ImageSource::Registry);
+            Some(name.clone())
+        }
+        ImageChoice::Registry(spec, origin) => {
+            let source = ImageSource::RegistrySpec {
+                registry: spec.registry.clone(),
+                has_credentials: spec.username.is_some() || spec.has_password,
+            };
+            add_image(session, &spec.image, &origin.call, source);
+            Some(spec.image.clone())
+        }
+        ImageChoice::Dockerfile(spec, origin) => {
+            let context_place = origin.arg("build_context_dir");
+            let context = resolve_dir(
+                session,
+                instruction,
+                &context_place,
+                &spec.build_context_dir,
+                "build_context_dir",
+            )?;
+            let file = spec.build_file.as_deref().unwrap_or("Dockerfile");
+            let dockerfile = join(&context, file);
+            if session.source.entry(&dockerfile).map(|entry| entry.kind) != Some(EntryKind::File) {
+                let place = if spec.build_file.is_some() {
+                    origin.arg("build_file")
+                } else {
+                    context_place
+                };
+                session.report(
+                    Diagnostic::new(Rule::DockerfileNotFound, &place.file, place.span, format!("there is no Dockerfile at `{dockerfile}`"))
+                        .with_help("`build_file` is relative to `build_context_dir`, which is relative to the file that adds the service"),
+                );
+            }
+            let source = ImageSource::Dockerfile {
+                context_dir: context,
+                dockerfile,
+                target_stage: spec.target_stage.clone(),
+                build_args: spec.build_args.clone(),
+            };
+            add_image(session, &spec.image_name, &origin.call, source);
+            Some(spec.image_name.clone())
+        }
+        ImageChoice::Nix(spec, origin) => {
+            let context_place = origin.arg("build_context_dir");
+            let context = resolve_dir(
+                session,
+                instruction,
+                &context_place,
+                &spec.build_context_dir,
+                "build_context_dir",
+            )?;
+            let flake_place = origin.arg("flake_location_dir");
+            let flake_dir = join(&context, spec.flake_location_dir.trim_start_matches('/'));
+            if escapes(&flake_dir) {
+                report_escape(
+                    session,
+                    &flake_place,
+                    &spec.flake_location_dir,
+                    "flake_location_dir",
+                );
+                return None;
+            }
+            let flake_file = join(&flake_dir, "flake.nix");
+            match session.source.entry(&flake_file) {
+                Some(entry) if entry.leaves_root => {
+                    report_escape(
+                        session,
+                        &flake_place,
+                        &spec.flake_location_dir,
+                        "flake_location_dir",
+                    );
+                    return None;
+                }
+                Some(entry) if entry.kind == EntryKind::File => {}
+                _ => {
+                    let mut diagnostic = Diagnostic::new(
+                        Rule::FlakeNotFound,
+                        &flake_place.file,
+                        flake_place.span,
+                        format!("there is no `flake.nix` at `{flake_file}`"),
+                    );
+                    diagnostic = match session.source.entry(&join(&context, "flake.nix")) {
+                        Some(entry) if entry.kind == EntryKind::File && !flake_dir.eq(&context) => {
+                            diagnostic.with_help("`build_context_dir` holds a flake.nix: use `flake_location_dir = \".\"`")
+                        }
+                        _ => diagnostic.with_help(format!(
+                            "`flake_location_dir` is relative to `build_context_dir` (`{}`), which is relative to the file that adds the service",
+                            if context.is_empty() { "." } else { &context }
+                        )),
+                    };
+                    session.report(diagnostic);
+                    return None;
+                }
+            }
+            if !(flake_dir == context
+                || flake_dir.starts_with(&format!("{context}/"))
+                || context.is_empty())
+            {
+                session.report(
+                    Diagnostic::new(
+                        Rule::FlakeOutsideContext,
+                        &flake_place.file,
+                        flake_place.span,
+                        format!("the flake folder `{flake_dir}` is outside `build_context_dir` (`{context}`)"),
+                    )
+                    .with_help("Nix builds the flake from its own folder; keep the flake inside the build context so both name the same files"),
+                );
+            }
+            check_flake(session, &flake_dir, &flake_file, spec, &origin.call);
+            let build = NixBuild::new(
+                &flake_dir,
+                &context,
+                spec.flake_output.as_deref(),
+                &session.system,
+            );
+            add_image(
+                session,
+                &spec.image_name,
+                &origin.call,
+                ImageSource::Nix(build),
+            );
+            Some(spec.image_name.clone())
+        }
+    }
+}
+
+fn escapes(path: &str) -> bool {
+    path == ".." || path.starts_with("../") || path.starts_with('/')
+}
+
+fn report_escape(session: &Session, place: &Place, written: &str, argument: &str) {
+    session.report(
+        Diagnostic::new(
+            Rule::PathEscapesPackage,
+            &place.file,
+            place.span,
+            format!("`{argument}` \"{written}\" leads outside the package"),
+        )
+        .with_help("Kurtosis uploads only the package, so builds can use only files inside it; move the folder into the package"),
+    );
+}
+
+/// Resolves a build folder locator written at `place` for an instruction at `instruction`.
+fn resolve_dir(
+    session: &Session,
+    instruction: &Place,
+    place: &Place,
+    written: &str,
+    argument: &str,
+) -> Option<String> {
+    let caller = session.locator_of(&instruction.file);
+    let absolute = match session.resolver.absolute(&caller, written) {
+        Ok(absolute) => absolute,
+        Err(problem) => {
+            session.report(Diagnostic::new(
+                Rule::InvalidLocator,
+                &place.file,
+                place.span,
+                problem,
+            ));
+            return None;
+        }
+    };
+    if written.starts_with('/') {
+        let first = written
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("");
+        let inside = match session.resolver.resolve(&absolute) {
+            Resolution::Local { path, .. } => session.source.entry(&path).is_some(),
+            Resolution::Remote { .. } => false,
+        };
+        if !inside && HOST_ROOTS.contains(&first) {
+            session.report(
+                Diagnostic::new(
+                    Rule::PathEscapesPackage,
+                    &place.file,
+                    place.span,
+                    format!("`{argument}` \"{written}\" looks like an absolute path on this machine; in Kurtosis a leading `/` means the root of the package's repository"),
+                )
+                .with_help("write the path relative to the file that adds the service, e.g. \"./nix\""),
+            );
+            return None;
+        }
+    }
+    if !session.resolver.in_root_package(&absolute) {
+        report_escape(session, place, written, argument);
+        return None;
+    }
+    match session.resolver.resolve(&absolute) {
+        Resolution::Local { path, .. } => {
+            if session
+                .source
+                .entry(&path)
+                .is_some_and(|entry| entry.leaves_root)
+            {
+                report_escape(session, place, written, argument);
+                return None;
+            }
+            Some(path)
+        }
+        Resolution::Remote { .. } => None,
+    }
+}
+
+fn check_flake(
+    session: &Session,
+    flake_dir: &str,
+    flake_file: &str,
+    spec: &super::types::NixSpec,
+    origin: &Place,
+) {
+    let key = (
+        flake_file.to_owned(),
+        spec.flake_output.clone(),
+        spec.image_name.clone(),
+    );
+    if !session.state.borrow_mut().checked_flakes.insert(key) {
+        return;
+    }
+    let Ok(text) = session.source.read(flake_file) else {
+        return;
+    };
+    session.state.borrow_mut().files.insert(flake_file, &text);
+    let has_lock_file = session
+        .source
+        .entry(&join(flake_dir, "flake.lock"))
+        .is_some();
+    let findings = crate::flake::check_flake(&crate::flake::FlakeCheck {
+        flake_file,
+        flake_text: &text,
+        has_lock_file,
+        flake_output: spec.flake_output.as_deref(),
+        system: &session.system,
+        image_name: &spec.image_name,
+        origin: Some((&origin.file, origin.span)),
+    });
+    session.state.borrow_mut().diagnostics.extend(findings);
+}
+
+/// Adds an image to the plan, reporting a name given to two different sources.
+fn add_image(session: &Session, name: &str, defined_at: &Place, source: ImageSource) {
+    let location = session.location(defined_at);
+    let mut state = session.state.borrow_mut();
+    if let Some(existing) = state.images.iter().find(|image| image.name == name) {
+        if existing.source != source {
+            let first = state.image_origins.get(name).cloned().unwrap_or_default();
+            let describe = |source: &ImageSource| match source {
+                ImageSource::Registry | ImageSource::RegistrySpec { .. } => {
+                    "pulled from a registry".to_owned()
+                }
+                ImageSource::Dockerfile { dockerfile, .. } => format!("built from `{dockerfile}`"),
+                ImageSource::Nix(build) => format!("built from `{}`", build.installable),
+            };
+            let message = format!(
+                "the image name `{name}` is {} here but {} elsewhere; Kurtosis would silently keep only one",
+                describe(&source),
+                describe(&existing.source)
+            );
+            state.diagnostics.push(
+                Diagnostic::new(
+                    Rule::ConflictingImageName,
+                    &defined_at.file,
+                    defined_at.span,
+                    message,
+                )
+                .with_label(first.file, first.span, "first given this name here")
+                .with_help(
+                    "give each image source its own `image_name`, e.g. with a different tag",
+                ),
+            );
+        }
+        return;
+    }
+    state
+        .image_origins
+        .insert(name.to_owned(), defined_at.clone());
+    state.images.push(Image {
+        name: name.to_owned(),
+        defined_at: location,
+        source,
+    });
+}

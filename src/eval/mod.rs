@@ -1,0 +1,466 @@
+//! Evaluating a package's Starlark with Kurtosis's builtins, recording the plan as it goes.
+
+mod args;
+mod builtins;
+mod callsites;
+mod dialect;
+mod session;
+mod values;
+
+use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
+use starlark::eval::Evaluator;
+use starlark::syntax::{AstModule, Dialect};
+use starlark::values::dict::DictRef;
+use starlark::values::list::ListRef;
+use starlark::values::structs::StructRef;
+use starlark::values::tuple::TupleRef;
+use starlark::values::{Value, ValueLike};
+
+pub(crate) use session::{Place, Session, State};
+
+use crate::diagnostic::{Diagnostic, Rule};
+use crate::source::ReadError;
+use crate::text::Span;
+use callsites::CallSites;
+use values::{PlanObject, Unknown};
+
+pub use builtins::{GLOBAL_NAMES, INSTRUCTION_NAMES};
+
+/// Kurtosis runs go-starlark with its default options; these are the nearest starlark-rust
+/// settings. What go-starlark forbids beyond them is checked in [`dialect`].
+const DIALECT: Dialect = Dialect {
+    enable_top_level_stmt: true,
+    enable_keyword_only_arguments: true,
+    ..Dialect::Standard
+};
+
+/// Steps of evaluation before we call it runaway: about half a second natively for an empty
+/// loop, and far more than any real package needs.
+pub const MAX_TICKS: u64 = 60_000_000;
+
+pub(crate) fn globals() -> Globals {
+    GlobalsBuilder::extended_by(&[LibraryExtension::StructType, LibraryExtension::Json])
+        .with(builtins::register)
+        .build()
+}
+
+fn span_of(span: starlark::codemap::Span) -> Span {
+    Span::new(span.begin().get(), span.end().get())
+}
+
+/// Turns an error that stopped evaluation into a diagnostic.
+pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Diagnostic {
+    let message = error.without_diagnostic().to_string();
+    let message = message.trim().trim_start_matches("error: ").to_owned();
+    let place = error
+        .span()
+        .map(Place::of)
+        .or_else(|| {
+            error
+                .call_stack()
+                .frames
+                .iter()
+                .rev()
+                .find_map(|frame| frame.location.as_ref().map(Place::of))
+        })
+        .unwrap_or_else(|| fallback.clone());
+    let (rule, help) = match error.kind() {
+        starlark::ErrorKind::Parser(_) => (Rule::SyntaxError, None),
+        starlark::ErrorKind::Scope(_)
+            if message.starts_with("Variable") && message.contains("not found") =>
+        {
+            (Rule::UndefinedName, None)
+        }
+        starlark::ErrorKind::Value(_) if message.contains("has no attribute") => {
+            (Rule::UnknownAttribute, None)
+        }
+        _ if message.contains("Execution duration limit") || message.contains("cancelled") => (
+            Rule::RunawayEvaluation,
+            Some(
+                "evaluation stopped: look for a loop that never ends or grows without bound"
+                    .to_owned(),
+            ),
+        ),
+        starlark::ErrorKind::StackOverflow(_) => (
+            Rule::DialectViolation,
+            Some("Kurtosis's Starlark does not allow recursion; rewrite it with a loop".to_owned()),
+        ),
+        _ => (Rule::EvaluationError, None),
+    };
+    let message = match rule {
+        Rule::RunawayEvaluation => {
+            "evaluation did not finish: it ran too long (an endless or very large loop?)".to_owned()
+        }
+        _ => message,
+    };
+    let mut diagnostic = Diagnostic::new(rule, place.file.clone(), place.span, message);
+    if let Some(help) = help {
+        diagnostic = diagnostic.with_help(help);
+    }
+    // The call chain, innermost first, as labels: where the failing function was called from.
+    for frame in error.call_stack().frames.iter().rev().skip(1).take(3) {
+        if let Some(location) = &frame.location {
+            let caller = Place::of(location);
+            if caller != place {
+                diagnostic = diagnostic.with_label(
+                    caller.file,
+                    caller.span,
+                    format!("in a call to `{}` from here", frame.name),
+                );
+            }
+        }
+    }
+    diagnostic
+}
+
+/// Why a module could not be loaded; the reason has been reported.
+pub(crate) enum LoadFailure {
+    /// Parse error, evaluation error, cycle: reported already.
+    Reported,
+}
+
+impl<'a> Session<'a> {
+    fn new_evaluator_limits(&self, eval: &mut Evaluator<'_, '_, 'a>) {
+        // Both setters only fail when called twice or with zero.
+        let _ = eval.set_max_tick_count(MAX_TICKS);
+        if let Some(interrupt) = self.interrupt {
+            eval.set_check_cancelled(Box::new(interrupt));
+        }
+    }
+
+    /// Reads, parses and evaluates one module (once; later calls get the cached result).
+    pub(crate) fn load_module(
+        &self,
+        path: &str,
+        locator: &str,
+        requested_at: Option<&Place>,
+    ) -> Result<FrozenModule, LoadFailure> {
+        {
+            let state = self.state.borrow();
+            match state.modules.get(path) {
+                Some(Some(module)) => return Ok(module.clone()),
+                Some(None) => {
+                    drop(state);
+                    self.report_cycle(path, requested_at);
+                    return Err(LoadFailure::Reported);
+                }
+                None => {}
+            }
+        }
+        let text = match self.source.read(path) {
+            Ok(text) => text,
+            Err(error) => {
+                if let Some(place) = requested_at {
+                    self.report(self.read_error(path, error, place));
+                }
+                return Err(LoadFailure::Reported);
+            }
+        };
+        let ast = match AstModule::parse(path, text.clone(), &DIALECT) {
+            Ok(ast) => ast,
+            Err(error) => {
+                self.state.borrow_mut().files.insert(path, &text);
+                self.report(error_diagnostic(
+                    &error,
+                    &Place {
+                        file: path.to_owned(),
+                        span: Span::default(),
+                    },
+                ));
+                return Err(LoadFailure::Reported);
+            }
+        };
+        {
+            let mut state = self.state.borrow_mut();
+            state.files.insert(path, &text);
+            state
+                .call_sites
+                .insert(path.to_owned(), CallSites::of(&ast));
+            state.locators.insert(path.to_owned(), locator.to_owned());
+            state.diagnostics.extend(dialect::check(path, &ast));
+            state.modules.insert(path.to_owned(), None);
+            state.loading.push(path.to_owned());
+        }
+        let result = Module::with_temp_heap(|module| {
+            let mut eval = Evaluator::new(&module);
+            eval.extra = Some(self);
+            self.new_evaluator_limits(&mut eval);
+            let result = eval.eval_module(ast, &self.globals);
+            drop(eval);
+            match result {
+                Ok(_) => module.freeze().map_err(|error| {
+                    self.report(error_diagnostic(
+                        &starlark::Error::from(error),
+                        &Place {
+                            file: path.to_owned(),
+                            span: Span::default(),
+                        },
+                    ));
+                    LoadFailure::Reported
+                }),
+                Err(error) => {
+                    self.report(error_diagnostic(
+                        &error,
+                        &Place {
+                            file: path.to_owned(),
+                            span: Span::default(),
+                        },
+                    ));
+                    Err(LoadFailure::Reported)
+                }
+            }
+        });
+        let mut state = self.state.borrow_mut();
+        state.loading.pop();
+        match result {
+            Ok(module) => {
+                state.modules.insert(path.to_owned(), Some(module.clone()));
+                Ok(module)
+            }
+            Err(failure) => {
+                state.modules.remove(path);
+                Err(failure)
+            }
+        }
+    }
+
+    fn report_cycle(&self, path: &str, requested_at: Option<&Place>) {
+        let chain = {
+            let state = self.state.borrow();
+            let start = state
+                .loading
+                .iter()
+                .position(|loading| loading == path)
+                .unwrap_or(0);
+            let mut chain: Vec<String> = state.loading[start..].to_vec();
+            chain.push(path.to_owned());
+            chain.join(" -> ")
+        };
+        let place = requested_at.cloned().unwrap_or_default();
+        self.report(
+            Diagnostic::new(
+                Rule::ImportCycle,
+                place.file,
+                place.span,
+                format!("modules import each other in a cycle: {chain}"),
+            )
+            .with_help("move what both modules need into a third module that imports neither"),
+        );
+    }
+
+    pub(crate) fn read_error(&self, path: &str, error: ReadError, place: &Place) -> Diagnostic {
+        Diagnostic::new(
+            Rule::FileNotFound,
+            place.file.clone(),
+            place.span,
+            format!("cannot read `{path}`: {error}"),
+        )
+    }
+}
+
+/// Converts a Starlark value to JSON for the plan; Kurtosis objects give their fields.
+pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
+    use serde_json::Value as Json;
+    if value.is_none() {
+        return Some(Json::Null);
+    }
+    if let Some(flag) = value.unpack_bool() {
+        return Some(Json::Bool(flag));
+    }
+    if let Some(text) = value.unpack_str() {
+        return Some(Json::String(text.to_owned()));
+    }
+    if value.get_type() == "int" || value.get_type() == "float" {
+        return value.to_json_value().ok();
+    }
+    if let Some(list) = ListRef::from_value(value) {
+        return list
+            .content()
+            .iter()
+            .map(|item| to_json(*item))
+            .collect::<Option<Vec<_>>>()
+            .map(Json::Array);
+    }
+    if let Some(tuple) = TupleRef::from_value(value) {
+        return tuple
+            .content()
+            .iter()
+            .map(|item| to_json(*item))
+            .collect::<Option<Vec<_>>>()
+            .map(Json::Array);
+    }
+    if let Some(dict) = DictRef::from_value(value) {
+        let mut map = serde_json::Map::new();
+        for (key, item) in dict.iter() {
+            let key = match key.unpack_str() {
+                Some(key) => key.to_owned(),
+                None => key.to_str(),
+            };
+            map.insert(key, to_json(item)?);
+        }
+        return Some(Json::Object(map));
+    }
+    if let Some(fields) = StructRef::from_value(value) {
+        let mut map = serde_json::Map::new();
+        for (key, item) in fields.iter() {
+            map.insert(key.as_str().to_owned(), to_json(item)?);
+        }
+        return Some(Json::Object(map));
+    }
+    if value.downcast_ref::<Unknown>().is_some() {
+        return Some(Json::Null);
+    }
+    builtins::object_json(value)
+}
+
+/// Evaluates `main_path` and calls its entry function; the plan accumulates in the session.
+pub(crate) fn run_package(
+    session: &Session,
+    main_path: &str,
+    function: &str,
+    args: Option<(&serde_json::Value, Place)>,
+) -> Option<serde_json::Value> {
+    let locator = session.resolver.locator_of(main_path);
+    let module = session.load_module(main_path, &locator, None).ok()?;
+    let entry_place = Place {
+        file: main_path.to_owned(),
+        span: Span::default(),
+    };
+    let Ok(run) = module.get(function) else {
+        session.report(
+            Diagnostic::new(
+                Rule::EntryPoint,
+                main_path,
+                Span::default(),
+                format!("`{main_path}` has no `{function}` function, which Kurtosis calls to run the package"),
+            )
+            .with_help(format!("add `def {function}(plan, args):` (or `def {function}(plan):`) to `{main_path}`")),
+        );
+        return None;
+    };
+    let text = session
+        .state
+        .borrow()
+        .files
+        .get(main_path)
+        .map(|file| file.text.clone())
+        .unwrap_or_default();
+    let params = AstModule::parse(main_path, text, &DIALECT)
+        .ok()
+        .and_then(|ast| dialect::function_params(&ast, function));
+    let Some((name_span, params)) = params else {
+        session.report(Diagnostic::new(
+            Rule::EntryPoint,
+            main_path,
+            Span::default(),
+            format!("`{function}` in `{main_path}` must be a function defined with `def`"),
+        ));
+        return None;
+    };
+    let takes_plan = match params.first() {
+        Some((name, _, _)) if name == "plan" => true,
+        Some((name, span, _)) => {
+            session.report(
+                Diagnostic::new(
+                    Rule::EntryPoint,
+                    main_path,
+                    *span,
+                    format!(
+                        "the first parameter of `{function}` must be called `plan`, not `{name}`"
+                    ),
+                )
+                .with_help(format!(
+                    "Kurtosis passes the plan as the first argument: `def {function}(plan, ...)`"
+                )),
+            );
+            return None;
+        }
+        None => false,
+    };
+    let rest = if takes_plan {
+        &params[1..]
+    } else {
+        &params[..]
+    };
+    let args_dict_positional = rest.len() == 1 && rest[0].0 == "args";
+    let empty = serde_json::Value::Object(Default::default());
+    let (args_value, args_place) = match &args {
+        Some((value, place)) => (*value, place.clone()),
+        None => (&empty, entry_place.clone()),
+    };
+    let serde_json::Value::Object(arg_map) = args_value else {
+        session.report(
+            Diagnostic::new(
+                Rule::InvalidArgs,
+                args_place.file.clone(),
+                args_place.span,
+                "package arguments must be a JSON or YAML object",
+            )
+            .with_help("pass them as `--args '{\"name\": \"value\"}'`"),
+        );
+        return None;
+    };
+    if !args_dict_positional {
+        let accepts_kwargs = rest.iter().any(|(name, _, _)| name.starts_with("**"));
+        let mut bad = false;
+        for key in arg_map.keys() {
+            if !accepts_kwargs && !rest.iter().any(|(name, _, _)| name == key) {
+                bad = true;
+                let known: Vec<&str> = rest.iter().map(|(name, _, _)| name.as_str()).collect();
+                let mut diagnostic = Diagnostic::new(
+                    Rule::InvalidArgs,
+                    args_place.file.clone(),
+                    args_place.span,
+                    format!("the argument `{key}` does not match any parameter of `{function}`"),
+                )
+                .with_label(main_path, name_span, "parameters declared here");
+                if let Some(suggestion) =
+                    crate::diagnostic::did_you_mean(key, known.iter().copied())
+                {
+                    diagnostic = diagnostic.with_help(format!("did you mean `{suggestion}`?"));
+                }
+                session.report(diagnostic);
+            }
+        }
+        for (name, span, has_default) in rest {
+            if !has_default && !arg_map.contains_key(name) {
+                bad = true;
+                session.report(
+                    Diagnostic::new(Rule::InvalidArgs, main_path, *span, format!("`{function}` needs the argument `{name}`, and none was given"))
+                        .with_help(format!("pass it with `--args '{{\"{name}\": ...}}'`, or give the parameter a default")),
+                );
+            }
+        }
+        if bad {
+            return None;
+        }
+    }
+
+    Module::with_temp_heap(|module| {
+        let mut eval = Evaluator::new(&module);
+        eval.extra = Some(session);
+        session.new_evaluator_limits(&mut eval);
+        let heap = eval.heap();
+        let run = heap.access_owned_frozen_value(&run);
+        let plan = heap.alloc(PlanObject);
+        let mut positional: Vec<Value> = Vec::new();
+        if takes_plan {
+            positional.push(plan);
+        }
+        let mut named: Vec<(&str, Value)> = Vec::new();
+        if args_dict_positional {
+            positional.push(heap.alloc(args_value.clone()));
+        } else {
+            for (key, value) in arg_map {
+                named.push((key.as_str(), heap.alloc(value.clone())));
+            }
+        }
+        match eval.eval_function(run, &positional, &named) {
+            Ok(result) => to_json(result),
+            Err(error) => {
+                session.report(error_diagnostic(&error, &entry_place));
+                None
+            }
+        }
+    })
+}

@@ -1,0 +1,231 @@
+//! The `starflake` command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::FsSource;
+use crate::check::{ArgsInput, CheckOptions, CheckResult, DEFAULT_SYSTEM, check};
+use crate::diagnostic::Rule;
+use crate::text::PositionEncoding;
+
+#[derive(Parser)]
+#[command(
+    name = "starflake",
+    version,
+    about = "Check, preview, build and deploy Kurtosis packages whose images come from Nix flakes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a package: evaluate its Starlark and validate services, images and flakes.
+    Check(CheckArgs),
+    /// Print the plan: what `run` would do, in order, and how every image is built.
+    Plan(CheckArgs),
+    /// List every rule with its code, severity and summary.
+    Rules {
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
+    },
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The package folder (holding kurtosis.yml and main.star).
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Package arguments as JSON or YAML text, as with `kurtosis run --args`.
+    #[arg(long, conflicts_with = "args_file")]
+    args: Option<String>,
+    /// A JSON or YAML file with the package arguments.
+    #[arg(long)]
+    args_file: Option<PathBuf>,
+    /// A folder holding dependencies as `github.com/<org>/<repo>/...`.
+    #[arg(long)]
+    packages: Option<PathBuf>,
+    /// The Nix system to build images for.
+    #[arg(long, default_value = DEFAULT_SYSTEM)]
+    system: String,
+    /// The main file of the package.
+    #[arg(long, default_value = "main.star")]
+    main_file: String,
+    /// The function Kurtosis calls in the main file.
+    #[arg(long, default_value = "run")]
+    main_function_name: String,
+    /// When to color human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Stop evaluating after this many seconds.
+    #[arg(long, default_value_t = 2.0)]
+    timeout: f64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RulesFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => run_check(&args, false),
+        Command::Plan(args) => run_check(&args, true),
+        Command::Rules { format } => {
+            print!("{}", render_rules(format));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// Reads the options shared by every command that checks a package.
+pub(crate) fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
+    if !args.path.is_dir() {
+        return Err(format!(
+            "`{}` is not a folder; give the package folder (the one holding kurtosis.yml)",
+            args.path.display()
+        ));
+    }
+    let source = FsSource::new(&args.path);
+    let args_input = match (&args.args, &args.args_file) {
+        (Some(text), _) => Some(ArgsInput {
+            origin: "--args".to_owned(),
+            text: text.clone(),
+        }),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|error| format!("cannot read `{}`: {error}", file.display()))?;
+            Some(ArgsInput {
+                origin: file.display().to_string(),
+                text,
+            })
+        }
+        (None, None) => None,
+    };
+    let packages_dir = args
+        .packages
+        .as_ref()
+        .map(|dir| absolute(dir))
+        .transpose()?;
+    let deadline = Instant::now() + Duration::from_secs_f64(args.timeout.max(0.1));
+    let options = CheckOptions {
+        main_file: crate::source::normalize(&args.main_file),
+        main_function: args.main_function_name.clone(),
+        args: args_input,
+        system: args.system.clone(),
+        packages_dir,
+        interrupt: Some(Box::new(move || Instant::now() > deadline)),
+    };
+    Ok((source, options))
+}
+
+fn absolute(dir: &Path) -> Result<String, String> {
+    let dir = std::path::absolute(dir)
+        .map_err(|error| format!("cannot use `{}`: {error}", dir.display()))?;
+    Ok(dir.to_string_lossy().into_owned())
+}
+
+fn color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+fn run_check(args: &CheckArgs, print_plan: bool) -> ExitCode {
+    let (source, options) = match options(args) {
+        Ok(found) => found,
+        Err(message) => return usage_error(&message),
+    };
+    let result = check(&source, &options);
+    report(&result, args, print_plan);
+    if result.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn report(result: &CheckResult, args: &CheckArgs, print_plan: bool) {
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&result.json_report(PositionEncoding::Utf16))
+                .unwrap_or_default();
+            let _ = writeln!(stdout, "{json}");
+        }
+        Format::Human => {
+            let rendered = result.render_human(color(args.color));
+            if print_plan {
+                eprint!("{rendered}");
+                let _ = write!(stdout, "{}", crate::plan::render_human(&result.plan));
+            } else {
+                let _ = write!(stdout, "{rendered}");
+            }
+        }
+    }
+}
+
+fn render_rules(format: RulesFormat) -> String {
+    let infos: Vec<_> = Rule::ALL.iter().map(|rule| rule.info()).collect();
+    match format {
+        RulesFormat::Json => serde_json::to_string_pretty(&infos).unwrap_or_default() + "\n",
+        RulesFormat::Markdown => {
+            let mut out =
+                String::from("| code | name | severity | what it means |\n|---|---|---|---|\n");
+            for info in infos {
+                out.push_str(&format!(
+                    "| {} | `{}` | {} | {} |\n",
+                    info.code,
+                    info.name,
+                    info.severity.as_str(),
+                    info.summary
+                ));
+            }
+            out
+        }
+        RulesFormat::Human => infos
+            .iter()
+            .map(|info| {
+                format!(
+                    "{:6} {:28} {:8} {}\n",
+                    info.code,
+                    info.name,
+                    info.severity.as_str(),
+                    info.summary
+                )
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,7 @@
+//! Kurtosis packages: `kurtosis.yml`, locators, and where each locator's files live.
+
+mod locator;
+mod manifest;
+
+pub use locator::{Resolution, Resolver, parse_github_locator};
+pub use manifest::{MANIFEST_FILE, Manifest, parse_manifest};
