@@ -158,18 +158,33 @@ fn parse_args(input: &ArgsInput, diagnostics: &mut Vec<Diagnostic>) -> Option<se
         Ok(value) => return Some(value),
         Err(error) => error,
     };
-    match serde_yaml_ng::from_str::<serde_json::Value>(&input.text) {
-        Ok(value) => Some(value),
-        Err(yaml_error) => {
-            let looks_like_json = input.text.trim_start().starts_with(['{', '[']);
+    // Text with quoted keys was meant as JSON: YAML's flow syntax would accept its mistakes
+    // (`{"a": }` is valid YAML).
+    let looks_like_json =
+        input.text.trim_start().starts_with(['{', '[']) && input.text.contains("\":");
+    let yaml = if looks_like_json {
+        None
+    } else {
+        Some(serde_yaml_ng::from_str::<serde_json::Value>(&input.text))
+    };
+    match yaml {
+        Some(Ok(value)) => Some(value),
+        yaml_result => {
+            let yaml_error = yaml_result.and_then(Result::err);
             let (offset, message) = if looks_like_json {
                 (
                     offset_of(&input.text, json_error.line(), json_error.column()),
                     json_error.to_string(),
                 )
             } else {
-                let offset = yaml_error.location().map_or(0, |location| location.index());
-                (offset, yaml_error.to_string())
+                let offset = yaml_error
+                    .as_ref()
+                    .and_then(|error| error.location())
+                    .map_or(0, |location| location.index());
+                (
+                    offset,
+                    yaml_error.map_or_else(|| json_error.to_string(), |error| error.to_string()),
+                )
             };
             let message = message
                 .split(" at line ")

@@ -4,7 +4,7 @@ mod render;
 mod rules;
 
 pub use render::{JsonDiagnostic, JsonLabel, render_human, summary, to_json_diagnostics};
-pub use rules::{Rule, RuleInfo};
+pub use rules::{Rule, RuleInfo, rules_markdown};
 
 use serde::{Deserialize, Serialize};
 

@@ -104,6 +104,23 @@ rules! {
     FlakeNotAnImage = ("SF506", "flake-not-an-image", Info, "The selected output does not look like a container image builder.");
 }
 
+/// The rule table as Markdown, as the README shows it.
+pub fn rules_markdown() -> String {
+    let mut out =
+        String::from("| code | name | default severity | what it reports |\n|---|---|---|---|\n");
+    for rule in Rule::ALL {
+        let info = rule.info();
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            info.code,
+            info.name,
+            info.severity.as_str(),
+            info.summary.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

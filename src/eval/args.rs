@@ -396,6 +396,25 @@ impl<'v> Call<'v> {
         }
     }
 
+    /// Reports a problem at a given place (one entry of an argument).
+    pub fn report_at<'s>(
+        &self,
+        session: &'s Session,
+        rule: Rule,
+        place: &Place,
+        message: impl Into<String>,
+    ) -> DiagnosticBuilder<'s> {
+        DiagnosticBuilder {
+            session_diagnostics: &session.state,
+            diagnostic: Some(Diagnostic::new(
+                rule,
+                place.file.clone(),
+                place.span,
+                message,
+            )),
+        }
+    }
+
     fn wrong_type(&self, session: &Session, name: &str, value: Value<'v>, expected: &str) {
         self.incomplete_if_required(name);
         self.report(
@@ -541,27 +560,33 @@ impl<'v> Call<'v> {
             }
         };
         let mut strings = Vec::with_capacity(items.len());
-        for item in items {
+        let mut valid = true;
+        for (index, item) in items.into_iter().enumerate() {
             if is_unknown(item) {
                 return None;
             }
             match item.unpack_str() {
                 Some(text) => strings.push(text.to_owned()),
                 None => {
-                    self.report(
+                    let (_, place) = session.entry_place(&self.place_of(name), None, index);
+                    self.report_at(
                         session,
                         Rule::WrongType,
-                        name,
+                        &place,
                         format!(
                             "`{name}` of `{}` must hold only strings, but holds {}",
                             self.def.display_name(),
                             describe(item)
                         ),
-                    );
-                    self.incomplete_if_required(name);
-                    return None;
+                    )
+                    .help("quote it, or convert it with `str(...)`");
+                    valid = false;
                 }
             }
+        }
+        if !valid {
+            self.incomplete_if_required(name);
+            return None;
         }
         Some(strings)
     }
@@ -587,7 +612,8 @@ impl<'v> Call<'v> {
     pub fn string_dict(&self, session: &Session, name: &str) -> Option<BTreeMap<String, String>> {
         let entries = self.dict(session, name, "a dict of strings to strings")?;
         let mut map = BTreeMap::new();
-        for (key, value) in entries {
+        let mut valid = true;
+        for (index, (key, value)) in entries.into_iter().enumerate() {
             if is_unknown(key) || is_unknown(value) {
                 continue;
             }
@@ -595,27 +621,35 @@ impl<'v> Call<'v> {
                 (Some(key), Some(value)) => {
                     map.insert(key.to_owned(), value.to_owned());
                 }
-                _ => {
-                    let culprit = if key.unpack_str().is_none() {
-                        key
-                    } else {
-                        value
+                (key_text, _) => {
+                    let (key_place, value_place) =
+                        session.entry_place(&self.place_of(name), None, index);
+                    let (culprit, place, help) = match key_text {
+                        None => (key, key_place, "write the key as a string"),
+                        Some(_) => (
+                            value,
+                            value_place,
+                            "quote the value, e.g. `\"8080\"` rather than `8080`, or convert it with `str(...)`",
+                        ),
                     };
-                    self.report(
+                    self.report_at(
                         session,
                         Rule::WrongType,
-                        name,
+                        &place,
                         format!(
                             "`{name}` of `{}` must map strings to strings, but holds {}",
                             self.def.display_name(),
                             describe(culprit)
                         ),
                     )
-                    .help("quote the value, e.g. `\"8080\"` rather than `8080`, or convert it with `str(...)`");
-                    self.incomplete_if_required(name);
-                    return None;
+                    .help(help);
+                    valid = false;
                 }
             }
+        }
+        if !valid {
+            self.incomplete_if_required(name);
+            return None;
         }
         Some(map)
     }
@@ -672,13 +706,6 @@ impl DiagnosticBuilder<'_> {
     pub fn label(mut self, place: &Place, message: impl Into<String>) -> Self {
         if let Some(diagnostic) = self.diagnostic.take() {
             self.diagnostic = Some(diagnostic.with_label(place.file.clone(), place.span, message));
-        }
-        self
-    }
-
-    pub fn severity(mut self, severity: crate::diagnostic::Severity) -> Self {
-        if let Some(diagnostic) = self.diagnostic.take() {
-            self.diagnostic = Some(diagnostic.with_severity(severity));
         }
         self
     }

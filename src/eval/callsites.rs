@@ -29,6 +29,9 @@ pub(crate) struct CallSite {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CallSites {
     calls: HashMap<Span, CallSite>,
+    /// Every dict and list literal, by its span: the (key, value) spans of its entries (lists
+    /// have no keys), so a problem with one entry can point at that entry.
+    literals: HashMap<Span, Vec<(Option<Span>, Span)>>,
 }
 
 fn span_of(span: starlark::codemap::Span) -> Span {
@@ -44,6 +47,11 @@ impl CallSites {
 
     pub fn get(&self, call: Span) -> Option<&CallSite> {
         self.calls.get(&call)
+    }
+
+    /// The entries of the dict or list literal written exactly at `span`.
+    pub fn literal(&self, span: Span) -> Option<&[(Option<Span>, Span)]> {
+        self.literals.get(&span).map(Vec::as_slice)
     }
 }
 
@@ -71,6 +79,23 @@ fn visit_expr(expr: &AstExpr, sites: &mut CallSites) {
             }
         }
         sites.calls.insert(span_of(expr.span), site);
+    }
+    match &expr.node {
+        ExprP::Dict(entries) => {
+            let entries = entries
+                .iter()
+                .map(|(key, value)| (Some(span_of(key.span)), span_of(value.span)))
+                .collect();
+            sites.literals.insert(span_of(expr.span), entries);
+        }
+        ExprP::List(items) => {
+            let items = items
+                .iter()
+                .map(|item| (None, span_of(item.span)))
+                .collect();
+            sites.literals.insert(span_of(expr.span), items);
+        }
+        _ => {}
     }
     expr.visit_expr(|child| visit_expr(child, sites));
 }

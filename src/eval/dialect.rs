@@ -106,11 +106,15 @@ fn note_global(
     }
 }
 
+/// A parameter of the entry function: `*args` and `**kwargs` keep their stars in `name`.
+pub(crate) struct Param {
+    pub name: String,
+    pub span: Span,
+    pub has_default: bool,
+}
+
 /// The parameters of `def <name>(...)` at the top level of a file, with the span of the name.
-pub(crate) fn function_params(
-    ast: &AstModule,
-    name: &str,
-) -> Option<(Span, Vec<(String, Span, bool)>)> {
+pub(crate) fn function_params(ast: &AstModule, name: &str) -> Option<(Span, Vec<Param>)> {
     top_level(ast.statement())
         .into_iter()
         .find_map(|stmt| match &stmt.node {
@@ -119,17 +123,21 @@ pub(crate) fn function_params(
                     .params
                     .iter()
                     .filter_map(|param| match &param.node {
-                        ParameterP::Normal(ident, _, default) => Some((
-                            ident.node.ident.clone(),
-                            span_of(param.span),
-                            default.is_some(),
-                        )),
-                        ParameterP::Args(ident, _) => {
-                            Some((format!("*{}", ident.node.ident), span_of(param.span), true))
-                        }
-                        ParameterP::KwArgs(ident, _) => {
-                            Some((format!("**{}", ident.node.ident), span_of(param.span), true))
-                        }
+                        ParameterP::Normal(ident, _, default) => Some(Param {
+                            name: ident.node.ident.clone(),
+                            span: span_of(param.span),
+                            has_default: default.is_some(),
+                        }),
+                        ParameterP::Args(ident, _) => Some(Param {
+                            name: format!("*{}", ident.node.ident),
+                            span: span_of(param.span),
+                            has_default: true,
+                        }),
+                        ParameterP::KwArgs(ident, _) => Some(Param {
+                            name: format!("**{}", ident.node.ident),
+                            span: span_of(param.span),
+                            has_default: true,
+                        }),
                         ParameterP::NoArgs | ParameterP::Slash => None,
                     })
                     .collect();

@@ -44,10 +44,6 @@ pub(crate) fn globals() -> Globals {
         .build()
 }
 
-fn span_of(span: starlark::codemap::Span) -> Span {
-    Span::new(span.begin().get(), span.end().get())
-}
-
 /// Turns an error that stopped evaluation into a diagnostic.
 pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Diagnostic {
     let message = error.without_diagnostic().to_string();
@@ -96,6 +92,14 @@ pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Dia
     let mut diagnostic = Diagnostic::new(rule, place.file.clone(), place.span, message);
     if let Some(help) = help {
         diagnostic = diagnostic.with_help(help);
+    } else if matches!(rule, Rule::EvaluationError | Rule::UnknownAttribute)
+        && values::stand_in_shaped()
+    {
+        // A stand-in for a value of an unavailable package decided a length, a loop or a
+        // branch before this failure: it may be an artefact, not a defect of the package.
+        diagnostic = diagnostic
+            .with_severity(crate::diagnostic::Severity::Warning)
+            .with_help("evaluation stopped here, possibly only because values from an unavailable package are unknown here; make the package available (`--packages`) to check this");
     }
     // The call chain, innermost first, as labels: where the failing function was called from.
     for frame in error.call_stack().frames.iter().rev().skip(1).take(3) {
@@ -181,9 +185,14 @@ impl<'a> Session<'a> {
             state.modules.insert(path.to_owned(), None);
             state.loading.push(path.to_owned());
         }
+        let loader = LoadStatementLoader {
+            session: self,
+            from: path,
+        };
         let result = Module::with_temp_heap(|module| {
             let mut eval = Evaluator::new(&module);
             eval.extra = Some(self);
+            eval.set_loader(&loader);
             self.new_evaluator_limits(&mut eval);
             let result = eval.eval_module(ast, &self.globals);
             drop(eval);
@@ -258,6 +267,36 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Serves `load()` statements as `import_module` would, so that after reporting `load()` as
+/// unsupported the rest of the file is still checked.
+struct LoadStatementLoader<'s, 'a> {
+    session: &'s Session<'a>,
+    from: &'s str,
+}
+
+impl starlark::eval::FileLoader for LoadStatementLoader<'_, '_> {
+    fn load(&self, path: &str) -> starlark::Result<FrozenModule> {
+        let caller = self.session.locator_of(self.from);
+        let unavailable = || starlark::Error::new_other(anyhow::anyhow!("cannot load `{path}`"));
+        let absolute = self
+            .session
+            .resolver
+            .absolute(&caller, path)
+            .map_err(|_| unavailable())?;
+        match self.session.resolver.resolve(&absolute) {
+            crate::package::Resolution::Local {
+                path: local,
+                locator,
+                ..
+            } => self
+                .session
+                .load_module(&local, &locator, None)
+                .map_err(|_| unavailable()),
+            crate::package::Resolution::Remote { .. } => Err(unavailable()),
+        }
+    }
+}
+
 /// Converts a Starlark value to JSON for the plan; Kurtosis objects give their fields.
 pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
     use serde_json::Value as Json;
@@ -313,6 +352,34 @@ pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
     builtins::object_json(value)
 }
 
+/// Applies YAML merge keys (`<<: *anchor`), as the YAML parser behind `kurtosis run --args-file`
+/// does; package arguments reach us as JSON with `<<` left as an ordinary key. Keys written in
+/// a mapping win over merged ones; with a list of mappings, earlier ones win.
+fn apply_merge_keys(value: &mut serde_json::Value) {
+    use serde_json::Value as Json;
+    match value {
+        Json::Array(items) => items.iter_mut().for_each(apply_merge_keys),
+        Json::Object(map) => {
+            map.values_mut().for_each(apply_merge_keys);
+            let sources = match map.get("<<") {
+                Some(Json::Object(source)) => vec![source.clone()],
+                Some(Json::Array(items)) if items.iter().all(Json::is_object) => items
+                    .iter()
+                    .filter_map(|item| item.as_object().cloned())
+                    .collect(),
+                _ => return,
+            };
+            map.remove("<<");
+            for source in sources {
+                for (key, item) in source {
+                    map.entry(key).or_insert(item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Evaluates `main_path` and calls its entry function; the plan accumulates in the session.
 pub(crate) fn run_package(
     session: &Session,
@@ -320,6 +387,7 @@ pub(crate) fn run_package(
     function: &str,
     args: Option<(&serde_json::Value, Place)>,
 ) -> Option<serde_json::Value> {
+    values::reset_stand_in_shape();
     let locator = session.resolver.locator_of(main_path);
     let module = session.load_module(main_path, &locator, None).ok()?;
     let entry_place = Place {
@@ -358,8 +426,8 @@ pub(crate) fn run_package(
         return None;
     };
     let takes_plan = match params.first() {
-        Some((name, _, _)) if name == "plan" => true,
-        Some((name, span, _)) => {
+        Some(param) if param.name == "plan" => true,
+        Some(dialect::Param { name, span, .. }) => {
             session.report(
                 Diagnostic::new(
                     Rule::EntryPoint,
@@ -382,12 +450,15 @@ pub(crate) fn run_package(
     } else {
         &params[..]
     };
-    let args_dict_positional = rest.len() == 1 && rest[0].0 == "args";
+    let args_dict_positional = rest.len() == 1 && rest[0].name == "args";
     let empty = serde_json::Value::Object(Default::default());
     let (args_value, args_place) = match &args {
         Some((value, place)) => (*value, place.clone()),
         None => (&empty, entry_place.clone()),
     };
+    let mut merged_args = args_value.clone();
+    apply_merge_keys(&mut merged_args);
+    let args_value = &merged_args;
     let serde_json::Value::Object(arg_map) = args_value else {
         session.report(
             Diagnostic::new(
@@ -401,12 +472,12 @@ pub(crate) fn run_package(
         return None;
     };
     if !args_dict_positional {
-        let accepts_kwargs = rest.iter().any(|(name, _, _)| name.starts_with("**"));
+        let accepts_kwargs = rest.iter().any(|param| param.name.starts_with("**"));
         let mut bad = false;
         for key in arg_map.keys() {
-            if !accepts_kwargs && !rest.iter().any(|(name, _, _)| name == key) {
+            if !accepts_kwargs && !rest.iter().any(|param| &param.name == key) {
                 bad = true;
-                let known: Vec<&str> = rest.iter().map(|(name, _, _)| name.as_str()).collect();
+                let known: Vec<&str> = rest.iter().map(|param| param.name.as_str()).collect();
                 let mut diagnostic = Diagnostic::new(
                     Rule::InvalidArgs,
                     args_place.file.clone(),
@@ -422,7 +493,12 @@ pub(crate) fn run_package(
                 session.report(diagnostic);
             }
         }
-        for (name, span, has_default) in rest {
+        for dialect::Param {
+            name,
+            span,
+            has_default,
+        } in rest
+        {
             if !has_default && !arg_map.contains_key(name) {
                 bad = true;
                 session.report(
@@ -463,4 +539,20 @@ pub(crate) fn run_package(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yaml_merge_keys_are_applied() {
+        let mut args = serde_json::json!({
+            "a": {"<<": {"x": 1, "y": 2}, "y": 3},
+            "b": [{"<<": [{"p": 1}, {"p": 2, "q": 2}]}],
+        });
+        super::apply_merge_keys(&mut args);
+        assert_eq!(
+            args,
+            serde_json::json!({"a": {"x": 1, "y": 3}, "b": [{"p": 1, "q": 2}]})
+        );
+    }
 }

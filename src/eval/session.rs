@@ -37,6 +37,13 @@ impl Place {
 pub(crate) struct ServiceState {
     pub defined_at: Place,
     pub ports: Vec<String>,
+    /// The port specs by id, for `get_service` to return.
+    pub port_specs: BTreeMap<String, crate::plan::PortSpec>,
+    /// `false` when the service's config could not be read here (a stand-in), so its ports
+    /// are unknown and must not be checked.
+    pub ports_known: bool,
+    /// The future reference to the service's IP address, from the step that added it.
+    pub ip_address: Option<String>,
 }
 
 #[derive(Default)]
@@ -56,8 +63,16 @@ pub(crate) struct State {
     pub image_origins: HashMap<String, Place>,
     pub services: BTreeMap<String, ServiceState>,
     pub artifacts: BTreeMap<String, Place>,
+    /// Services removed by `plan.remove_service`, with where, for "removed here" labels.
+    pub removed_services: BTreeMap<String, Place>,
+    /// Something that cannot be seen here may have added services or files artifacts (a
+    /// function of an unavailable package called with `plan`, a name computed from a stand-in):
+    /// "does not exist" checks are then skipped rather than risk false errors.
+    pub opaque: bool,
     /// Counter for deterministic future-reference ids and artifact names.
     pub next_id: u64,
+    /// Dependencies reported as unavailable, by repository locator.
+    pub unavailable_packages: std::collections::HashSet<String>,
     /// Flakes already checked, by (flake file, output, image name).
     pub checked_flakes: std::collections::HashSet<(String, Option<String>, String)>,
 }
@@ -81,7 +96,13 @@ impl<'a> Session<'a> {
     }
 
     pub fn report(&self, diagnostic: Diagnostic) {
-        self.state.borrow_mut().diagnostics.push(diagnostic);
+        let mut state = self.state.borrow_mut();
+        // Once evaluation has run out of time, every module still loading stops too: say it once.
+        let runaway = crate::diagnostic::Rule::RunawayEvaluation;
+        if diagnostic.rule == runaway && state.diagnostics.iter().any(|d| d.rule == runaway) {
+            return;
+        }
+        state.diagnostics.push(diagnostic);
     }
 
     pub fn next_id(&self) -> u64 {
@@ -90,12 +111,30 @@ impl<'a> Session<'a> {
         state.next_id
     }
 
-    /// A Kurtosis-style future reference: resolved only when the plan runs.
+    /// A Kurtosis-style future reference, resolved only when the plan runs, for a result no
+    /// step of the plan produces (see [`Session::future_reference_of`]).
     pub fn future_reference(&self, field: &str) -> String {
-        format!(
-            "{{{{kurtosis:{:032x}:{field}.runtime_value}}}}",
-            self.next_id()
-        )
+        self.future_reference_of(self.future_reference_id(), field)
+    }
+
+    /// An id for the future references of a result that no recorded step produces: from
+    /// 2^63 up, which no step number reaches.
+    pub fn future_reference_id(&self) -> u64 {
+        (1 << 63) | self.next_id()
+    }
+
+    /// The id of the future references of the step recorded last: its 1-based number in
+    /// the plan.
+    pub fn last_step_reference_id(&self) -> u64 {
+        self.state.borrow().steps.len() as u64
+    }
+
+    /// The future reference to `field` of the result with id `id`. Ids below 2^63 are step
+    /// numbers: `{{kurtosis:<id as 32 hex digits>:<field>.runtime_value}}` is `field` of the
+    /// result of step `id` (1-based) of the plan, e.g. `ip_address` of the service an
+    /// `add_service` step starts, or `code` of an `exec` step.
+    pub fn future_reference_of(&self, id: u64, field: &str) -> String {
+        format!("{{{{kurtosis:{id:032x}:{field}.runtime_value}}}}")
     }
 
     pub fn location(&self, place: &Place) -> Location {
@@ -108,6 +147,48 @@ impl<'a> Session<'a> {
             file: place.file.clone(),
             line: line as u32,
             column: column as u32,
+        }
+    }
+
+    /// The entry of the dict or list literal written at `place` whose key is the string `key`
+    /// (or, for a list or when `key` is `None`, the entry at `index`): `(key place, value place)`.
+    /// Falls back to `place` itself when `place` is not a literal (a variable, a call).
+    pub fn entry_place(&self, place: &Place, key: Option<&str>, index: usize) -> (Place, Place) {
+        let state = self.state.borrow();
+        let found = state
+            .call_sites
+            .get(&place.file)
+            .and_then(|sites| sites.literal(place.span))
+            .and_then(|entries| {
+                match key {
+                    Some(key) => {
+                        let text = &state.files.get(&place.file)?.text;
+                        entries.iter().find(|(key_span, _)| {
+                            key_span
+                                .and_then(|span| text.get(span.range()))
+                                .is_some_and(|written| {
+                                    written.len() >= 2
+                                        && &written[1..written.len() - 1] == key
+                                        && written.starts_with(['"', '\''])
+                                })
+                        })
+                    }
+                    None => entries.get(index),
+                }
+                .copied()
+            });
+        match found {
+            Some((key_span, value_span)) => (
+                Place {
+                    file: place.file.clone(),
+                    span: key_span.unwrap_or(value_span),
+                },
+                Place {
+                    file: place.file.clone(),
+                    span: value_span,
+                },
+            ),
+            None => (place.clone(), place.clone()),
         }
     }
 

@@ -137,25 +137,41 @@ impl<'v> StarlarkValue<'v> for Unknown {
     fn invoke(
         &self,
         _me: Value<'v>,
-        _args: &Arguments<'v, '_>,
+        args: &Arguments<'v, '_>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
+        // A function we cannot see that gets the plan may add services and files artifacts.
+        let gets_plan = args
+            .positions(eval.heap())
+            .map(|mut values| values.any(is_plan))
+            .unwrap_or(false)
+            || args
+                .names_map()
+                .map(|named| named.values().any(|value| is_plan(*value)))
+                .unwrap_or(false);
+        if gets_plan {
+            super::session::Session::of(eval).state.borrow_mut().opaque = true;
+        }
         Ok(eval.heap().alloc(Unknown))
     }
 
     fn at(&self, _index: Value<'v>, heap: Heap<'v>) -> starlark::Result<Value<'v>> {
+        note_stand_in_shape();
         Ok(heap.alloc(Unknown))
     }
 
     fn iterate_collect(&self, _heap: Heap<'v>) -> starlark::Result<Vec<Value<'v>>> {
+        note_stand_in_shape();
         Ok(Vec::new())
     }
 
     fn length(&self) -> starlark::Result<i32> {
+        note_stand_in_shape();
         Ok(0)
     }
 
     fn is_in(&self, _other: Value<'v>) -> starlark::Result<bool> {
+        note_stand_in_shape();
         Ok(false)
     }
 
@@ -191,13 +207,57 @@ impl<'v> StarlarkValue<'v> for Unknown {
         Ok(heap.alloc(Unknown))
     }
 
+    fn to_bool(&self) -> bool {
+        note_stand_in_shape();
+        true
+    }
+
+    fn equals(&self, _other: Value<'v>) -> starlark::Result<bool> {
+        note_stand_in_shape();
+        Ok(false)
+    }
+
     fn compare(&self, _other: Value<'v>) -> starlark::Result<std::cmp::Ordering> {
+        note_stand_in_shape();
         Ok(std::cmp::Ordering::Equal)
     }
+
+    fn write_hash(
+        &self,
+        hasher: &mut starlark::collections::StarlarkHasher,
+    ) -> starlark::Result<()> {
+        // Any stand-in may be a dict key or a set member.
+        std::hash::Hash::hash("<unknown>", hasher);
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// Whether a stand-in decided the shape of data or the control flow of this evaluation
+    /// (its length, items, truth or order was asked for): later failures may be artefacts.
+    static STAND_IN_SHAPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn note_stand_in_shape() {
+    STAND_IN_SHAPED.with(|shaped| shaped.set(true));
+}
+
+/// Whether a stand-in has shaped data or control flow since [`reset_stand_in_shape`].
+pub(crate) fn stand_in_shaped() -> bool {
+    STAND_IN_SHAPED.with(std::cell::Cell::get)
+}
+
+/// Starts a new evaluation with no stand-in having shaped it.
+pub(crate) fn reset_stand_in_shape() {
+    STAND_IN_SHAPED.with(|shaped| shaped.set(false));
 }
 
 pub(crate) fn is_unknown(value: Value) -> bool {
     value.downcast_ref::<Unknown>().is_some()
+}
+
+pub(crate) fn is_plan(value: Value) -> bool {
+    value.downcast_ref::<PlanObject>().is_some()
 }
 
 /// A Kurtosis builtin function or type constructor (`ServiceConfig`, `import_module`, ...).

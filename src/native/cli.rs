@@ -107,7 +107,7 @@ fn usage_error(message: &str) -> ExitCode {
 }
 
 /// Reads the options shared by every command that checks a package.
-pub(crate) fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
+fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
     if !args.path.is_dir() {
         return Err(format!(
             "`{}` is not a folder; give the package folder (the one holding kurtosis.yml)",
@@ -201,20 +201,7 @@ fn render_rules(format: RulesFormat) -> String {
     let infos: Vec<_> = Rule::ALL.iter().map(|rule| rule.info()).collect();
     match format {
         RulesFormat::Json => serde_json::to_string_pretty(&infos).unwrap_or_default() + "\n",
-        RulesFormat::Markdown => {
-            let mut out =
-                String::from("| code | name | severity | what it means |\n|---|---|---|---|\n");
-            for info in infos {
-                out.push_str(&format!(
-                    "| {} | `{}` | {} | {} |\n",
-                    info.code,
-                    info.name,
-                    info.severity.as_str(),
-                    info.summary
-                ));
-            }
-            out
-        }
+        RulesFormat::Markdown => crate::diagnostic::rules_markdown(),
         RulesFormat::Human => infos
             .iter()
             .map(|info| {

@@ -157,8 +157,8 @@ impl Resolver {
             return Ok(self.apply_replace(absolute));
         }
         let (repository, inner, _) = parse_github_locator(caller)?;
-        let joined = if locator.starts_with('/') {
-            join(&repository, &locator[1..])
+        let joined = if let Some(from_root) = locator.strip_prefix('/') {
+            join(&repository, from_root)
         } else {
             let caller_dir = crate::source::parent(&inner);
             format!("{repository}/{}", join(caller_dir, locator))

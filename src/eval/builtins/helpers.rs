@@ -38,11 +38,20 @@ pub(crate) fn resolve_locator(
     }
 }
 
-/// Reports that a dependency is not available locally (once per package).
+/// Reports that a dependency is not available locally, once per package: its stand-in values
+/// make every later use of it quiet.
 pub(crate) fn report_remote(session: &Session, place: &Place, locator: &str) {
     let package = crate::package::parse_github_locator(locator)
         .map(|(repository, _, _)| repository)
         .unwrap_or_else(|_| locator.to_owned());
+    if !session
+        .state
+        .borrow_mut()
+        .unavailable_packages
+        .insert(package.clone())
+    {
+        return;
+    }
     session.report(
         Diagnostic::new(
             Rule::RemoteUnavailable,

@@ -10,14 +10,15 @@ use starlark::any::ProvidesStaticType;
 use starlark::eval::Evaluator;
 use starlark::starlark_simple_value;
 use starlark::values::dict::AllocDict;
+use starlark::values::list::AllocList;
 use starlark::values::{Heap, NoSerialize, StarlarkValue, Value, ValueLike, starlark_value};
 
-use super::super::args::{BuiltinDef, Call, opt, req};
+use super::super::args::{BuiltinDef, Call, describe, opt, req};
 use super::super::session::{Place, ServiceState, Session};
 use super::super::values::{Unknown, is_unknown, json_attr_names};
 use super::images::register_image;
 use super::types::{PortSpecValue, ServiceConfigValue};
-use crate::diagnostic::Rule;
+use crate::diagnostic::{Diagnostic, Rule, did_you_mean};
 use crate::plan::{self, Instruction, Step};
 
 /// RFC 1035 label, as Kurtosis requires of service names.
@@ -42,7 +43,7 @@ fn is_dns_label(text: &str, max: usize) -> bool {
 }
 
 /// A name that passes the RFC 1035 rules, to suggest in help texts.
-fn suggest_dns_label(text: &str, max: usize) -> String {
+pub(crate) fn suggest_dns_label(text: &str, max: usize) -> String {
     let mut label: String = text
         .to_lowercase()
         .chars()
@@ -146,15 +147,30 @@ pub(crate) fn service_value<'v>(
     name: &str,
     ports: &BTreeMap<String, plan::PortSpec>,
 ) -> Value<'v> {
+    // The IP is known only when the plan runs: a reference to the step that added the service.
+    let recorded = session
+        .state
+        .borrow()
+        .services
+        .get(name)
+        .and_then(|service| service.ip_address.clone());
     heap.alloc(ServiceValue {
         info: ServiceInfo {
             name: name.to_owned(),
-            // Kurtosis gives the service name as hostname; the IP is known only when it runs.
+            // Kurtosis's hostname of a service is its name.
             hostname: name.to_owned(),
-            ip_address: session.future_reference("ip_address"),
+            ip_address: recorded.unwrap_or_else(|| session.future_reference("ip_address")),
             ports: ports.clone(),
         },
     })
+}
+
+/// Notes that the step recorded last added service `name`: its results refer to that step.
+fn note_service_step(session: &Session, name: &str) {
+    let reference = session.future_reference_of(session.last_step_reference_id(), "ip_address");
+    if let Some(service) = session.state.borrow_mut().services.get_mut(name) {
+        service.ip_address = Some(reference);
+    }
 }
 
 pub(crate) static ADD_SERVICE: BuiltinDef = BuiltinDef::instruction(
@@ -163,27 +179,82 @@ pub(crate) static ADD_SERVICE: BuiltinDef = BuiltinDef::instruction(
     add_service,
 );
 
+pub(crate) static ADD_SERVICES: BuiltinDef = BuiltinDef::instruction(
+    "add_services",
+    &[req("configs"), opt("force_update")],
+    add_services,
+);
+
+pub(crate) static SET_SERVICE: BuiltinDef =
+    BuiltinDef::instruction("set_service", &[req("name"), req("config")], set_service);
+
+pub(crate) static REMOVE_SERVICE: BuiltinDef =
+    BuiltinDef::instruction("remove_service", &[req("name")], remove_service);
+
+pub(crate) static START_SERVICE: BuiltinDef =
+    BuiltinDef::instruction("start_service", &[req("name")], start_service);
+
+pub(crate) static STOP_SERVICE: BuiltinDef =
+    BuiltinDef::instruction("stop_service", &[req("name")], stop_service);
+
+pub(crate) static GET_SERVICE: BuiltinDef =
+    BuiltinDef::instruction("get_service", &[req("name")], get_service);
+
+pub(crate) static GET_SERVICES: BuiltinDef =
+    BuiltinDef::instruction("get_services", &[], get_services);
+
+pub(crate) static GET_CLUSTER_TYPE: BuiltinDef =
+    BuiltinDef::instruction("get_cluster_type", &[], get_cluster_type);
+
 pub(crate) static PRINT: BuiltinDef = BuiltinDef::instruction("print", &[req("msg")], plan_print);
 
-/// Checks a new service against the plan so far and records it; `None` if it is unusable.
-pub(crate) fn add_one_service(
-    session: &Session,
-    call: &Call,
-    name: &str,
-    name_place: &Place,
-    config: &ServiceConfigValue,
-) -> Option<plan::ServiceConfig> {
-    if !is_valid_service_name(name) {
-        session.report(
-            crate::diagnostic::Diagnostic::new(
-                Rule::InvalidServiceName,
-                &name_place.file,
-                name_place.span,
-                format!("`{name}` is not a valid service name: use lower-case letters, digits and `-`, start with a letter, at most 63 characters (RFC 1035)"),
-            )
-            .with_help(format!("for example \"{}\"", suggest_dns_label(name, 63))),
-        );
+/// `Service(name, hostname, ip_address, ports)`: Kurtosis exposes the type's constructor too.
+pub(crate) static SERVICE: BuiltinDef = BuiltinDef::global(
+    "Service",
+    &[
+        req("name"),
+        req("hostname"),
+        req("ip_address"),
+        req("ports"),
+    ],
+    service,
+);
+
+/// Notes a service whose config cannot be read here (a stand-in): it exists, ports unknown.
+pub(crate) fn add_opaque_service(session: &Session, name: &str, name_place: &Place) {
+    session
+        .state
+        .borrow_mut()
+        .services
+        .entry(name.to_owned())
+        .or_insert_with(|| ServiceState {
+            defined_at: name_place.clone(),
+            ports: Vec::new(),
+            port_specs: BTreeMap::new(),
+            ports_known: false,
+            ip_address: None,
+        });
+}
+
+/// Reports a service name Kurtosis refuses; `false` if it is not valid.
+fn check_service_name(session: &Session, name: &str, name_place: &Place) -> bool {
+    if name.contains("{{kurtosis:") || is_valid_service_name(name) {
+        return true;
     }
+    session.report(
+        Diagnostic::new(
+            Rule::InvalidServiceName,
+            &name_place.file,
+            name_place.span,
+            format!("`{name}` is not a valid service name: use lower-case letters, digits and `-`, start with a letter, at most 63 characters (RFC 1035)"),
+        )
+        .with_help(format!("for example \"{}\"", suggest_dns_label(name, 63))),
+    );
+    false
+}
+
+/// Reports a second service with the same name.
+fn check_duplicate_service(session: &Session, name: &str, name_place: &Place) {
     let existing = session
         .state
         .borrow()
@@ -192,21 +263,36 @@ pub(crate) fn add_one_service(
         .map(|service| service.defined_at.clone());
     if let Some(first) = existing {
         session.report(
-            crate::diagnostic::Diagnostic::new(Rule::DuplicateService, &name_place.file, name_place.span, format!("a service named `{name}` already exists"))
+            Diagnostic::new(Rule::DuplicateService, &name_place.file, name_place.span, format!("a service named `{name}` already exists"))
                 .with_label(first.file, first.span, "first added here")
                 .with_help("give each service its own name, or use `plan.set_service` to change an existing one"),
         );
     }
-    for (id, _) in config
-        .config
-        .ports
-        .iter()
-        .chain(&config.config.public_ports)
-    {
+}
+
+/// Checks a new service against the plan so far and records it in the state; the config with
+/// its image resolved, or `None` if the image is unusable (the service is noted anyway).
+pub(crate) fn add_one_service(
+    session: &Session,
+    call: &Call,
+    name: &str,
+    name_place: &Place,
+    config: &ServiceConfigValue,
+) -> Option<plan::ServiceConfig> {
+    check_service_name(session, name, name_place);
+    check_duplicate_service(session, name, name_place);
+    let port_ids = config.config.ports.keys().map(|id| ("ports", id)).chain(
+        config
+            .config
+            .public_ports
+            .keys()
+            .map(|id| ("public_ports", id)),
+    );
+    for (argument, id) in port_ids {
         if !is_valid_port_id(id) {
-            let place = config.origin.arg("ports");
+            let (place, _) = session.entry_place(&config.origin.arg(argument), Some(id), 0);
             session.report(
-                crate::diagnostic::Diagnostic::new(
+                Diagnostic::new(
                     Rule::InvalidPortId,
                     &place.file,
                     place.span,
@@ -216,18 +302,134 @@ pub(crate) fn add_one_service(
             );
         }
     }
+    if let Some(condition) = &config.config.ready_conditions {
+        if let Some(port_id) = recipe_port(&condition.recipe) {
+            if !config.config.ports.contains_key(port_id) && !port_id.contains("{{kurtosis:") {
+                let place = config
+                    .ready_port_place
+                    .clone()
+                    .unwrap_or_else(|| config.origin.arg("ready_conditions"));
+                let mut diagnostic = Diagnostic::new(
+                    Rule::UnknownPort,
+                    &place.file,
+                    place.span,
+                    format!(
+                        "the ready condition of `{name}` requests port `{port_id}`, which the service does not declare"
+                    ),
+                );
+                diagnostic = port_help(diagnostic, port_id, config.config.ports.keys());
+                session.report(diagnostic);
+            }
+        }
+    }
     check_files_exist(session, &config.config.files, &config.origin.arg("files"));
-    let image = register_image(session, &config.image, &call.place)?;
-    let mut resolved = config.config.clone();
-    resolved.image = image;
+    let image = register_image(session, &config.image, &call.place);
     session.state.borrow_mut().services.insert(
         name.to_owned(),
         ServiceState {
             defined_at: name_place.clone(),
-            ports: resolved.ports.keys().cloned().collect(),
+            ports: config.config.ports.keys().cloned().collect(),
+            port_specs: config.config.ports.clone(),
+            ports_known: true,
+            ip_address: None,
         },
     );
+    let mut resolved = config.config.clone();
+    resolved.image = image?;
     Some(resolved)
+}
+
+/// The port a recipe sends its request to (HTTP recipes only).
+pub(crate) fn recipe_port(recipe: &plan::Recipe) -> Option<&str> {
+    match recipe {
+        plan::Recipe::Exec { .. } => None,
+        plan::Recipe::GetHttp { port_id, .. } | plan::Recipe::PostHttp { port_id, .. } => {
+            Some(port_id)
+        }
+    }
+}
+
+/// Adds "did you mean" or the list of declared ports to an unknown-port diagnostic.
+pub(crate) fn port_help<'a>(
+    diagnostic: Diagnostic,
+    port_id: &str,
+    ports: impl Iterator<Item = &'a String>,
+) -> Diagnostic {
+    let ports: Vec<&str> = ports.map(String::as_str).collect();
+    if let Some(suggestion) = did_you_mean(port_id, ports.iter().copied()) {
+        diagnostic.with_help(format!("did you mean `{suggestion}`?"))
+    } else if ports.is_empty() {
+        diagnostic.with_help("declare it in the service's `ports`, e.g. `ports = {\"http\": PortSpec(number = 8080)}`")
+    } else {
+        diagnostic.with_help(format!(
+            "the service declares: {}",
+            ports
+                .iter()
+                .map(|port| format!("`{port}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+/// The state of service `name` at this point, reporting it (at argument `arg`) when it does
+/// not exist. `None` also when it cannot be known (a future reference, an opaque plan).
+pub(crate) fn require_service(
+    session: &Session,
+    call: &Call,
+    arg: &str,
+    name: &str,
+) -> Option<ServiceState> {
+    if name.contains("{{kurtosis:") {
+        return None;
+    }
+    let state = session.state.borrow();
+    if let Some(service) = state.services.get(name) {
+        return Some(service.clone());
+    }
+    if state.opaque {
+        return None;
+    }
+    let removed = state.removed_services.get(name).cloned();
+    let known: Vec<String> = state.services.keys().cloned().collect();
+    let candidate = did_you_mean(name, known.iter().map(String::as_str)).and_then(|candidate| {
+        state
+            .services
+            .get(candidate)
+            .map(|s| (candidate.to_owned(), s.defined_at.clone()))
+    });
+    drop(state);
+    let mut report = call.report(
+        session,
+        Rule::UnknownService,
+        arg,
+        format!(
+            "`{}` names the service `{name}`, which does not exist at this point of the plan",
+            call.def.display_name()
+        ),
+    );
+    if let Some(place) = removed {
+        report = report
+            .label(&place, format!("`{name}` is removed here"))
+            .help("a removed service cannot be used again; add it anew with `plan.add_service`");
+    } else if let Some((candidate, place)) = candidate {
+        report = report
+            .label(&place, format!("`{candidate}` is added here"))
+            .help(format!("did you mean `{candidate}`?"));
+    } else if known.is_empty() {
+        report = report.help("no service has been added yet; add it first with `plan.add_service`");
+    } else {
+        let list = known
+            .iter()
+            .take(8)
+            .map(|service| format!("`{service}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if known.len() > 8 { ", ..." } else { "" };
+        report = report.help(format!("the services at this point are {list}{more}"));
+    }
+    drop(report);
+    None
 }
 
 /// Reports files artifacts used in `files` that no earlier instruction created.
@@ -242,21 +444,7 @@ pub(crate) fn check_files_exist(
             plan::FilesMount::Directory { artifact_names, .. } => artifact_names.iter().collect(),
         };
         for name in names {
-            if name.contains("{{kurtosis:") || session.state.borrow().artifacts.contains_key(name) {
-                continue;
-            }
-            let known: Vec<String> = session.state.borrow().artifacts.keys().cloned().collect();
-            let mut diagnostic = crate::diagnostic::Diagnostic::new(
-                Rule::UnknownArtifact,
-                &place.file,
-                place.span,
-                format!("no files artifact named `{name}` exists at this point of the plan"),
-            );
-            diagnostic = match crate::diagnostic::did_you_mean(name, known.iter().map(String::as_str)) {
-                Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
-                None => diagnostic.with_help("create it first with `plan.upload_files`, `plan.render_templates` or `plan.store_service_files`, and use the name it returns"),
-            };
-            session.report(diagnostic);
+            super::artifacts::require_artifact(session, place, name);
         }
     }
 }
@@ -269,14 +457,21 @@ fn add_service<'v>(
     let name = call.string(session, "name");
     let config = call.object::<ServiceConfigValue>(session, "config", "a ServiceConfig");
     let force_update = call.bool(session, "force_update").unwrap_or(false);
-    let (Some(name), Some(config)) = (name, config) else {
+    let name_place = call.place_of("name");
+    let Some(name) = name else {
+        if call.given("name").is_some_and(is_unknown) {
+            session.state.borrow_mut().opaque = true;
+        }
         return Ok(eval.heap().alloc(Unknown));
     };
-    if call.incomplete.get() {
+    let Some(config) = config else {
+        check_service_name(session, &name, &name_place);
+        check_duplicate_service(session, &name, &name_place);
+        add_opaque_service(session, &name, &name_place);
         return Ok(eval.heap().alloc(Unknown));
-    }
-    let name_place = call.place_of("name");
-    let Some(resolved) = add_one_service(session, call, &name, &name_place, config) else {
+    };
+    let resolved = add_one_service(session, call, &name, &name_place, config);
+    let (Some(resolved), false) = (resolved, call.incomplete.get()) else {
         return Ok(eval.heap().alloc(Unknown));
     };
     let ports = resolved.ports.clone();
@@ -289,7 +484,285 @@ fn add_service<'v>(
             force_update,
         },
     );
+    note_service_step(session, &name);
     Ok(service_value(session, eval.heap(), &name, &ports))
+}
+
+fn add_services<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let force_update = call.bool(session, "force_update").unwrap_or(false);
+    let place = call.place_of("configs");
+    let Some(entries) = call.dict(
+        session,
+        "configs",
+        "a dict of service names to ServiceConfig",
+    ) else {
+        if call.given("configs").is_some_and(is_unknown) {
+            session.state.borrow_mut().opaque = true;
+        }
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    let mut services: Vec<(String, Value<'v>)> = Vec::new();
+    let mut complete = !call.incomplete.get();
+    for (key, value) in entries {
+        if is_unknown(key) {
+            session.state.borrow_mut().opaque = true;
+            complete = false;
+            continue;
+        }
+        let Some(name) = key.unpack_str() else {
+            call.report(
+                session,
+                Rule::WrongType,
+                "configs",
+                format!(
+                    "the keys of `configs` must be service names (strings), got {}",
+                    describe(key)
+                ),
+            );
+            complete = false;
+            continue;
+        };
+        if name.is_empty() {
+            call.report(
+                session,
+                Rule::EmptyString,
+                "configs",
+                "a service name in `configs` is an empty string",
+            );
+            complete = false;
+            continue;
+        }
+        if is_unknown(value) {
+            check_service_name(session, name, &place);
+            check_duplicate_service(session, name, &place);
+            add_opaque_service(session, name, &place);
+            complete = false;
+            continue;
+        }
+        let Some(config) = value.downcast_ref::<ServiceConfigValue>() else {
+            call.report(
+                session,
+                Rule::WrongType,
+                "configs",
+                format!(
+                    "the config of service `{name}` in `configs` must be a ServiceConfig, got {}",
+                    describe(value)
+                ),
+            );
+            add_opaque_service(session, name, &place);
+            complete = false;
+            continue;
+        };
+        let Some(resolved) = add_one_service(session, call, name, &place, config) else {
+            complete = false;
+            continue;
+        };
+        let ports = resolved.ports.clone();
+        if complete {
+            record(
+                session,
+                call,
+                Instruction::AddService {
+                    name: name.to_owned(),
+                    config: resolved,
+                    force_update,
+                },
+            );
+            note_service_step(session, name);
+        }
+        let service = service_value(session, eval.heap(), name, &ports);
+        services.push((name.to_owned(), service));
+    }
+    if !complete {
+        return Ok(eval.heap().alloc(Unknown));
+    }
+    Ok(eval.heap().alloc(AllocDict(services)))
+}
+
+fn set_service<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let name = call.string(session, "name");
+    let config = call.object::<ServiceConfigValue>(session, "config", "a ServiceConfig");
+    let Some(name) = name else {
+        return Ok(Value::new_none());
+    };
+    let existing = require_service(session, call, "name", &name);
+    let Some(config) = config else {
+        return Ok(Value::new_none());
+    };
+    check_files_exist(session, &config.config.files, &config.origin.arg("files"));
+    // Kurtosis does not build or pull images for `set_service`; the plan registers them so
+    // whoever runs it has the image.
+    let image = register_image(session, &config.image, &call.place);
+    if let Some(existing) = existing {
+        if !config.config.ports.is_empty() {
+            let mut state = session.state.borrow_mut();
+            if let Some(service) = state.services.get_mut(&name) {
+                service.ports = config.config.ports.keys().cloned().collect();
+                service.port_specs = config.config.ports.clone();
+                service.ports_known = existing.ports_known;
+            }
+        }
+    }
+    if let (Some(image), false) = (image, call.incomplete.get()) {
+        let mut resolved = config.config.clone();
+        resolved.image = image;
+        record(
+            session,
+            call,
+            Instruction::SetService {
+                name,
+                config: resolved,
+            },
+        );
+    }
+    Ok(Value::new_none())
+}
+
+/// The service name argument `name`, checked to exist; `None` when unusable or unknown.
+fn named_service(session: &Session, call: &Call) -> Option<(String, Option<ServiceState>)> {
+    let name = call.string(session, "name")?;
+    let state = require_service(session, call, "name", &name);
+    Some((name, state))
+}
+
+fn remove_service<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    if let Some((name, _)) = named_service(session, call) {
+        {
+            let mut state = session.state.borrow_mut();
+            state.services.remove(&name);
+            state
+                .removed_services
+                .insert(name.clone(), call.place.clone());
+        }
+        if !call.incomplete.get() {
+            record(session, call, Instruction::RemoveService { name });
+        }
+    }
+    Ok(Value::new_none())
+}
+
+fn start_service<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    if let Some((name, _)) = named_service(session, call) {
+        if !call.incomplete.get() {
+            record(session, call, Instruction::StartService { name });
+        }
+    }
+    Ok(Value::new_none())
+}
+
+fn stop_service<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    if let Some((name, _)) = named_service(session, call) {
+        if !call.incomplete.get() {
+            record(session, call, Instruction::StopService { name });
+        }
+    }
+    Ok(Value::new_none())
+}
+
+fn get_service<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let Some((name, state)) = named_service(session, call) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    let Some(state) = state.filter(|state| state.ports_known) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    if call.incomplete.get() {
+        return Ok(eval.heap().alloc(Unknown));
+    }
+    record(
+        session,
+        call,
+        Instruction::GetService { name: name.clone() },
+    );
+    Ok(service_value(
+        session,
+        eval.heap(),
+        &name,
+        &state.port_specs,
+    ))
+}
+
+fn get_services<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let (services, opaque) = {
+        let state = session.state.borrow();
+        let services: Vec<(String, ServiceState)> = state
+            .services
+            .iter()
+            .map(|(name, service)| (name.clone(), service.clone()))
+            .collect();
+        (services, state.opaque)
+    };
+    if opaque || services.iter().any(|(_, service)| !service.ports_known) {
+        return Ok(eval.heap().alloc(Unknown));
+    }
+    if !call.incomplete.get() {
+        record(session, call, Instruction::GetServices);
+    }
+    let heap = eval.heap();
+    let values: Vec<Value<'v>> = services
+        .iter()
+        .map(|(name, service)| service_value(session, heap, name, &service.port_specs))
+        .collect();
+    Ok(heap.alloc(AllocList(values)))
+}
+
+fn get_cluster_type<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    if !call.incomplete.get() {
+        record(session, call, Instruction::GetClusterType);
+    }
+    // starflake runs packages on Docker.
+    Ok(eval.heap().alloc("docker"))
+}
+
+fn service<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let name = call.string(session, "name");
+    let hostname = call.string(session, "hostname");
+    let ip_address = call.string(session, "ip_address");
+    let ports = super::types::ports(call, session, "ports");
+    let (Some(name), Some(hostname), Some(ip_address)) = (name, hostname, ip_address) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    Ok(eval.heap().alloc(ServiceValue {
+        info: ServiceInfo {
+            name,
+            hostname,
+            ip_address,
+            ports,
+        },
+    }))
 }
 
 fn plan_print<'v>(
@@ -361,15 +834,6 @@ pub(crate) fn files_mounts<'v>(
         }
     }
     mounts
-}
-
-/// The `ServiceConfig` arguments that take Kurtosis objects.
-pub(crate) fn service_config_extras(
-    call: &Call,
-    session: &Session,
-    config: &mut plan::ServiceConfig,
-) {
-    let _ = (call, session, config);
 }
 
 /// JSON of the objects defined here, for values that flow into the plan.

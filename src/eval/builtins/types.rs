@@ -8,10 +8,12 @@ use serde::Serialize;
 use starlark::any::ProvidesStaticType;
 use starlark::eval::Evaluator;
 use starlark::starlark_simple_value;
+use starlark::values::list::ListRef;
+use starlark::values::tuple::TupleRef;
 use starlark::values::{Heap, NoSerialize, StarlarkValue, Value, ValueLike, starlark_value};
 
-use super::super::args::{BuiltinDef, Call, opt, req};
-use super::super::session::Session;
+use super::super::args::{BuiltinDef, Call, describe, opt, req};
+use super::super::session::{Place, Session};
 use super::super::values::{
     Origin, Unknown, is_unknown, json_attr, json_attr_names, kurtosis_type,
 };
@@ -139,49 +141,147 @@ pub(crate) fn duration_or_none(
         return None;
     }
     let text = call.any_string(session, name)?;
-    if is_go_duration(&text) {
-        Some(text)
-    } else {
-        call.report(
-            session,
-            Rule::InvalidValue,
-            name,
-            format!("`{name}` \"{text}\" is not a duration"),
-        )
-        .help("write a number with a unit, such as \"30s\", \"2m\" or \"1h30m\" (units: ns, us, ms, s, m, h)");
-        default.map(str::to_owned)
+    match parse_go_duration(&text) {
+        Ok(_) => Some(text),
+        Err(_) => {
+            report_bad_duration(call, session, name, &text);
+            default.map(str::to_owned)
+        }
     }
 }
 
-/// Go's `time.ParseDuration` syntax.
-pub(crate) fn is_go_duration(text: &str) -> bool {
-    let text = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if text == "0" {
-        return true;
+/// Reports a duration Go's `time.ParseDuration` refuses.
+pub(crate) fn report_bad_duration(call: &Call, session: &Session, name: &str, text: &str) {
+    call.report(
+        session,
+        Rule::InvalidValue,
+        name,
+        format!("`{name}` \"{text}\" is not a duration"),
+    )
+    .help("write a number with a unit, such as \"30s\", \"2m\" or \"1h30m\" (units: ns, us, ms, s, m, h)");
+}
+
+/// Nanoseconds in each unit Go's `time.ParseDuration` knows.
+const DURATION_UNITS: &[(&str, i128)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("\u{b5}s", 1_000),
+    ("\u{3bc}s", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+/// Parses a duration the way Go's `time.ParseDuration` does, to nanoseconds; the error says
+/// what is wrong.
+pub(crate) fn parse_go_duration(text: &str) -> Result<i64, String> {
+    let (negative, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if body == "0" {
+        return Ok(0);
     }
-    if text.is_empty() {
-        return false;
+    if body.is_empty() {
+        return Err("it is empty".to_owned());
     }
-    let mut rest = text;
+    let mut total: i128 = 0;
+    let mut rest = body;
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
-        let number = &rest[..number_len];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return false;
+        let (int_part, after) = rest.split_at(int_len);
+        let (frac_part, after) = match after.strip_prefix('.') {
+            Some(after) => {
+                let frac_len = after
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(after.len());
+                after.split_at(frac_len)
+            }
+            None => ("", after),
+        };
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(format!("a number is expected at `{rest}`"));
         }
-        rest = &rest[number_len..];
-        let unit = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"]
-            .into_iter()
-            .filter(|unit| rest.starts_with(unit))
-            .max_by_key(|unit| unit.len());
-        match unit {
-            Some(unit) => rest = &rest[unit.len()..],
-            None => return false,
+        let unit_len = after
+            .find(|c: char| c == '.' || c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        if unit.is_empty() {
+            return Err(format!(
+                "`{}` has no unit",
+                &rest[..rest.len() - after.len()]
+            ));
         }
+        let Some(&(_, scale)) = DURATION_UNITS.iter().find(|(name, _)| *name == unit) else {
+            return Err(format!("`{unit}` is not a unit"));
+        };
+        let whole: i128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| "it is too large".to_owned())?
+        };
+        let mut value = whole
+            .checked_mul(scale)
+            .ok_or_else(|| "it is too large".to_owned())?;
+        if !frac_part.is_empty() {
+            let digits = &frac_part[..frac_part.len().min(18)];
+            let fraction: i128 = digits.parse().unwrap_or(0);
+            value += fraction * scale / 10i128.pow(digits.len() as u32);
+        }
+        total += value;
+        if total > i64::MAX as i128 + 1 {
+            return Err("it is too large".to_owned());
+        }
+        rest = after;
     }
-    true
+    let total = if negative { -total } else { total };
+    i64::try_from(total).map_err(|_| "it is too large".to_owned())
+}
+
+/// Formats nanoseconds the way Go's `time.Duration.String` does (`1h2m3.5s`, `150ms`).
+pub(crate) fn format_go_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
+    let sign = if nanos < 0 { "-" } else { "" };
+    let magnitude = nanos.unsigned_abs();
+    let fraction = |value: u64, digits: u32| -> String {
+        let scale = 10u64.pow(digits);
+        let whole = value / scale;
+        let rest = value % scale;
+        if rest == 0 {
+            whole.to_string()
+        } else {
+            let rest = format!("{rest:0width$}", width = digits as usize);
+            format!("{whole}.{}", rest.trim_end_matches('0'))
+        }
+    };
+    if magnitude < 1_000 {
+        return format!("{sign}{magnitude}ns");
+    }
+    if magnitude < 1_000_000 {
+        return format!("{sign}{}\u{b5}s", fraction(magnitude, 3));
+    }
+    if magnitude < 1_000_000_000 {
+        return format!("{sign}{}ms", fraction(magnitude, 6));
+    }
+    let seconds_part = magnitude % 60_000_000_000;
+    let total_minutes = magnitude / 60_000_000_000;
+    let seconds = format!("{}s", fraction(seconds_part, 9));
+    if total_minutes == 0 {
+        return format!("{sign}{seconds}");
+    }
+    let minutes = total_minutes % 60;
+    let hours = total_minutes / 60;
+    if hours == 0 {
+        format!("{sign}{minutes}m{seconds}")
+    } else {
+        format!("{sign}{hours}h{minutes}m{seconds}")
+    }
 }
 
 /// `NixBuildSpec(...)` as written.
@@ -232,20 +332,22 @@ fn nix_build_spec<'v>(
     if let Some(name) = &image_name {
         check_image_name(call, session, "image_name", name);
     }
-    let flake_output = call.string(session, "flake_output");
-    if call
+    // `flake_output = ""` is what Kurtosis's own enclave builder writes; say why it fails.
+    let flake_output = if call
         .value("flake_output")
         .is_some_and(|v| v.unpack_str() == Some(""))
     {
-        // Already reported as an empty string; say why it matters here.
         call.report(
             session,
             Rule::EmptyString,
             "flake_output",
-            "an empty `flake_output` is rejected by Kurtosis (its own enclave builder writes it); leave it out for Nix's default output",
+            "`flake_output` must not be an empty string: Kurtosis rejects it (its own enclave builder writes it)",
         )
-        .help("remove `flake_output=\"\"` to build `packages.<system>.default`");
-    }
+        .help("leave `flake_output` out to build Nix's default output (`packages.<system>.default`, then `defaultPackage.<system>`)");
+        None
+    } else {
+        call.string(session, "flake_output")
+    };
     let (Some(flake_location_dir), Some(build_context_dir), Some(image_name)) =
         (flake_location_dir, build_context_dir, image_name)
     else {
@@ -472,6 +574,9 @@ pub(crate) struct ServiceConfigValue {
     pub image: ImageChoice,
     #[allocative(skip)]
     pub origin: Origin,
+    /// Where the ready condition's recipe names its port, if it is an HTTP recipe.
+    #[allocative(skip)]
+    pub ready_port_place: Option<Place>,
 }
 
 starlark_simple_value!(ServiceConfigValue);
@@ -642,7 +747,7 @@ fn service_config<'v>(
             }
         }
     }
-    super::instructions::service_config_extras(call, session, &mut config);
+    let ready_port_place = service_config_extras(call, session, &mut config);
     let Some(image) = image else {
         return Ok(eval.heap().alloc(Unknown));
     };
@@ -650,6 +755,7 @@ fn service_config<'v>(
         config,
         image,
         origin: call.origin(),
+        ready_port_place,
     }))
 }
 
@@ -670,10 +776,793 @@ pub(crate) fn object_json(value: Value) -> Option<serde_json::Value> {
     if let Some(spec) = value.downcast_ref::<ImageSpecValue>() {
         return serde_json::to_value(&spec.data).ok();
     }
-    super::instructions::object_json(value)
+    if let Some(user) = value.downcast_ref::<UserValue>() {
+        return serde_json::to_value(&user.data).ok();
+    }
+    if let Some(toleration) = value.downcast_ref::<TolerationValue>() {
+        return serde_json::to_value(&toleration.data).ok();
+    }
+    if let Some(directory) = value.downcast_ref::<DirectoryValue>() {
+        return serde_json::to_value(&directory.data).ok();
+    }
+    if let Some(gpu) = value.downcast_ref::<GpuConfigValue>() {
+        return serde_json::to_value(&gpu.data).ok();
+    }
+    if let Some(store) = value.downcast_ref::<StoreSpecValue>() {
+        return serde_json::to_value(&store.data).ok();
+    }
+    super::recipes::object_json(value).or_else(|| super::instructions::object_json(value))
 }
 
 /// The mount a `Directory(...)` value describes.
-pub(crate) fn directory_mount(_value: Value) -> Option<plan::FilesMount> {
+pub(crate) fn directory_mount(value: Value) -> Option<plan::FilesMount> {
+    value
+        .downcast_ref::<DirectoryValue>()
+        .map(|directory| plan::FilesMount::Directory {
+            artifact_names: directory.data.artifact_names.clone().unwrap_or_default(),
+            persistent_key: directory.data.persistent_key.clone(),
+            size: directory.data.size,
+        })
+}
+
+/// The items of a list (or tuple) argument, or `None` (reported) when it is something else.
+pub(crate) fn list_items<'v>(
+    call: &Call<'v>,
+    session: &Session,
+    name: &str,
+    expected: &str,
+) -> Option<Vec<Value<'v>>> {
+    let value = call.given(name).filter(|value| !is_unknown(*value))?;
+    if let Some(list) = ListRef::from_value(value) {
+        return Some(list.content().to_vec());
+    }
+    if let Some(tuple) = TupleRef::from_value(value) {
+        return Some(tuple.content().to_vec());
+    }
+    call.report(
+        session,
+        Rule::WrongType,
+        name,
+        format!(
+            "`{name}` of `{}` must be {expected}, got {}",
+            call.def.display_name(),
+            describe(value)
+        ),
+    );
+    if call
+        .def
+        .params
+        .iter()
+        .any(|param| param.name == name && param.required)
+    {
+        call.incomplete.set(true);
+    }
     None
+}
+
+/// A list of integers (`acceptable_codes`).
+pub(crate) fn int_list(call: &Call, session: &Session, name: &str) -> Option<Vec<i64>> {
+    let items = list_items(call, session, name, "a list of integers")?;
+    let mut numbers = Vec::with_capacity(items.len());
+    for item in items {
+        if is_unknown(item) {
+            return None;
+        }
+        match item.unpack_i32() {
+            Some(number) => numbers.push(i64::from(number)),
+            None => {
+                call.report(
+                    session,
+                    Rule::WrongType,
+                    name,
+                    format!(
+                        "`{name}` of `{}` must hold only integers, but holds {}",
+                        call.def.display_name(),
+                        describe(item)
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    Some(numbers)
+}
+
+kurtosis_type!(
+    /// `User(uid, gid)`.
+    UserValue, "User", plan::User
+);
+
+pub(crate) static USER: BuiltinDef = BuiltinDef::global("User", &[req("uid"), opt("gid")], user);
+
+fn user<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let uid = call.int(session, "uid", 0, i64::MAX);
+    let gid = call.int(session, "gid", 0, i64::MAX);
+    let Some(uid) = uid else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    Ok(eval.heap().alloc(UserValue {
+        data: plan::User { uid, gid },
+        origin: call.origin(),
+    }))
+}
+
+/// `Toleration(...)` as written.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct TolerationData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
+}
+
+kurtosis_type!(
+    /// `Toleration(key, operator, value, effect, toleration_seconds)` (Kubernetes only).
+    TolerationValue, "Toleration", TolerationData
+);
+
+pub(crate) static TOLERATION: BuiltinDef = BuiltinDef::global(
+    "Toleration",
+    &[
+        opt("key"),
+        opt("operator"),
+        opt("value"),
+        opt("effect"),
+        opt("toleration_seconds"),
+    ],
+    toleration,
+);
+
+const TOLERATION_OPERATORS: &[&str] = &["Exists", "Equal"];
+const TOLERATION_EFFECTS: &[&str] = &["NoSchedule", "NoExecute", "PreferNoSchedule"];
+
+/// Reports a string argument that is not one of `allowed`; returns it when it is.
+pub(crate) fn one_of(
+    call: &Call,
+    session: &Session,
+    name: &str,
+    allowed: &[&str],
+) -> Option<String> {
+    let text = call.any_string(session, name)?;
+    if allowed.contains(&text.as_str()) {
+        return Some(text);
+    }
+    let list = allowed
+        .iter()
+        .map(|value| format!("\"{value}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut report = call.report(
+        session,
+        Rule::InvalidValue,
+        name,
+        format!(
+            "`{name}` of `{}` must be one of {list}, got \"{text}\"",
+            call.def.display_name()
+        ),
+    );
+    if let Some(fixed) = allowed
+        .iter()
+        .find(|value| value.eq_ignore_ascii_case(&text))
+    {
+        report = report.help(format!("the values are case-sensitive: \"{fixed}\""));
+    }
+    drop(report);
+    None
+}
+
+fn toleration<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let key = call.string(session, "key");
+    let operator = one_of(call, session, "operator", TOLERATION_OPERATORS);
+    let value = call.any_string(session, "value");
+    let effect = one_of(call, session, "effect", TOLERATION_EFFECTS);
+    let toleration_seconds = call.int(session, "toleration_seconds", i64::MIN, i64::MAX);
+    let exists = operator.as_deref() == Some("Exists");
+    let key_given = call.given("key").is_some();
+    let operator_unknown = call.given("operator").is_some_and(is_unknown);
+    if !key_given && !exists && !operator_unknown {
+        call.report(
+            session,
+            Rule::MissingArgument,
+            if call.given("operator").is_some() { "operator" } else { "key" },
+            "a `Toleration` needs a `key`, unless its `operator` is \"Exists\" (which matches every key)",
+        )
+        .help("add `key = \"...\"`, or set `operator = \"Exists\"` to tolerate every taint");
+    }
+    if exists && value.as_deref().is_some_and(|value| !value.is_empty()) {
+        call.report(
+            session,
+            Rule::ConflictingArguments,
+            "value",
+            "a `Toleration` with `operator = \"Exists\"` cannot have a `value`",
+        )
+        .help("remove `value`, or use `operator = \"Equal\"` to match the value");
+    }
+    Ok(eval.heap().alloc(TolerationValue {
+        data: TolerationData {
+            key,
+            operator,
+            value,
+            effect,
+            toleration_seconds,
+        },
+        origin: call.origin(),
+    }))
+}
+
+/// `Directory(...)` as written.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct DirectoryData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_names: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistent_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+}
+
+kurtosis_type!(
+    /// `Directory(artifact_names, persistent_key, size)`: what a path in `files` mounts.
+    DirectoryValue, "Directory", DirectoryData
+);
+
+pub(crate) static DIRECTORY: BuiltinDef = BuiltinDef::global(
+    "Directory",
+    &[opt("artifact_names"), opt("persistent_key"), opt("size")],
+    directory,
+);
+
+/// RFC 1035 label, as Kurtosis requires of persistent keys (and service names).
+pub(crate) fn is_rfc1035_label(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && (bytes[bytes.len() - 1].is_ascii_lowercase() || bytes[bytes.len() - 1].is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn directory<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let mut artifact_names = None;
+    if let Some(items) = list_items(
+        call,
+        session,
+        "artifact_names",
+        "a list of files artifact names",
+    ) {
+        let mut names = Vec::new();
+        let mut usable = true;
+        for item in items {
+            if is_unknown(item) {
+                usable = false;
+                continue;
+            }
+            match item.unpack_str() {
+                Some("") => {
+                    call.report(
+                        session,
+                        Rule::EmptyString,
+                        "artifact_names",
+                        "`artifact_names` of `Directory` must not hold an empty string",
+                    );
+                    usable = false;
+                }
+                Some(name) => names.push(name.to_owned()),
+                None => {
+                    call.report(
+                        session,
+                        Rule::WrongType,
+                        "artifact_names",
+                        format!(
+                            "`artifact_names` of `Directory` must hold only files artifact names (strings), but holds {}",
+                            describe(item)
+                        ),
+                    );
+                    usable = false;
+                }
+            }
+        }
+        if usable {
+            artifact_names = Some(names);
+        }
+    }
+    let persistent_key = call.string(session, "persistent_key");
+    if let Some(key) = &persistent_key {
+        if !key.contains("{{kurtosis:") && !is_rfc1035_label(key) {
+            call.report(
+                session,
+                Rule::InvalidValue,
+                "persistent_key",
+                format!("`{key}` is not a valid persistent key: use lower-case letters, digits and `-`, start with a letter, at most 63 characters (RFC 1035)"),
+            )
+            .help(format!("for example \"{}\"", super::instructions::suggest_dns_label(key, 63)));
+        }
+    }
+    let size = call.int(session, "size", 1, i64::MAX);
+    let artifacts_given = call.given("artifact_names").is_some();
+    let key_given = call.given("persistent_key").is_some();
+    if artifacts_given == key_given {
+        let message = if artifacts_given {
+            "a `Directory` takes either `artifact_names` or `persistent_key`, not both"
+        } else {
+            "a `Directory` needs `artifact_names` (files artifacts to mount) or `persistent_key` (a persistent volume)"
+        };
+        call.report(
+            session,
+            if artifacts_given { Rule::ConflictingArguments } else { Rule::MissingArgument },
+            if artifacts_given { "persistent_key" } else { "artifact_names" },
+            message,
+        )
+        .help("use `Directory(artifact_names = [...])` to mount files artifacts, or `Directory(persistent_key = \"...\")` for a persistent folder");
+        return Ok(eval.heap().alloc(Unknown));
+    }
+    if call.given("artifact_names").is_some_and(is_unknown)
+        || call.given("persistent_key").is_some_and(is_unknown)
+    {
+        return Ok(eval.heap().alloc(Unknown));
+    }
+    if artifacts_given && artifact_names.is_none() || key_given && persistent_key.is_none() {
+        return Ok(eval.heap().alloc(Unknown));
+    }
+    Ok(eval.heap().alloc(DirectoryValue {
+        data: DirectoryData {
+            artifact_names,
+            persistent_key,
+            size,
+        },
+        origin: call.origin(),
+    }))
+}
+
+/// `GpuConfig(...)` as written.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct GpuData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_ids: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<i64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<serde_json::Value>,
+}
+
+kurtosis_type!(
+    /// `GpuConfig(count, device_ids, shm_size, ulimits, driver)`.
+    GpuConfigValue, "GpuConfig", GpuData
+);
+
+pub(crate) static GPU_CONFIG: BuiltinDef = BuiltinDef::global(
+    "GpuConfig",
+    &[
+        opt("count"),
+        opt("device_ids"),
+        opt("shm_size"),
+        opt("ulimits"),
+        opt("driver"),
+    ],
+    gpu_config,
+);
+
+fn gpu_config<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let count = call.int(session, "count", i64::from(i32::MIN), i64::MAX);
+    let device_ids = call.string_list(session, "device_ids");
+    let shm_size = call.int(session, "shm_size", 0, i64::MAX);
+    let mut ulimits = BTreeMap::new();
+    for (key, value) in call
+        .dict(session, "ulimits", "a dict of limit names to integers")
+        .unwrap_or_default()
+    {
+        if is_unknown(key) || is_unknown(value) {
+            continue;
+        }
+        match (key.unpack_str(), value.unpack_i32()) {
+            (Some(key), Some(limit)) => {
+                ulimits.insert(key.to_owned(), i64::from(limit));
+            }
+            _ => {
+                let culprit = if key.unpack_str().is_none() {
+                    key
+                } else {
+                    value
+                };
+                call.report(
+                    session,
+                    Rule::WrongType,
+                    "ulimits",
+                    format!(
+                        "`ulimits` of `GpuConfig` must map limit names to integers, but holds {}",
+                        describe(culprit)
+                    ),
+                )
+                .help("write e.g. `ulimits = {\"memlock\": -1, \"nofile\": 65536}`");
+            }
+        }
+    }
+    let mut driver = None;
+    if let Some(value) = call.given("driver").filter(|value| !is_unknown(*value)) {
+        if let Some(text) = value.unpack_str() {
+            if text.is_empty() {
+                call.report(
+                    session,
+                    Rule::EmptyString,
+                    "driver",
+                    "`driver` of `GpuConfig` must not be an empty string",
+                )
+                .help("leave `driver` out for \"nvidia\"");
+            } else {
+                driver = Some(serde_json::Value::String(text.to_owned()));
+            }
+        } else if let Some(dict) = starlark::values::dict::DictRef::from_value(value) {
+            let mut map = serde_json::Map::new();
+            for (key, item) in dict.iter() {
+                let key_text = key.unpack_str().unwrap_or_default();
+                if !["docker", "kubernetes"].contains(&key_text) {
+                    continue;
+                }
+                match item.unpack_str() {
+                    Some(text) if !text.is_empty() => {
+                        map.insert(key_text.to_owned(), text.to_owned().into());
+                    }
+                    _ if is_unknown(item) => {}
+                    _ => {
+                        call.report(
+                            session,
+                            Rule::WrongType,
+                            "driver",
+                            format!("`driver[\"{key_text}\"]` of `GpuConfig` must be a non-empty string, got {}", describe(item)),
+                        );
+                    }
+                }
+            }
+            driver = Some(serde_json::Value::Object(map));
+        } else {
+            call.report(
+                session,
+                Rule::WrongType,
+                "driver",
+                format!(
+                    "`driver` of `GpuConfig` must be a string or a dict with \"docker\"/\"kubernetes\" keys, got {}",
+                    describe(value)
+                ),
+            );
+        }
+    }
+    Ok(eval.heap().alloc(GpuConfigValue {
+        data: GpuData {
+            count,
+            device_ids,
+            shm_size,
+            ulimits,
+            driver,
+        },
+        origin: call.origin(),
+    }))
+}
+
+/// `StoreSpec(...)` as written.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct StoreSpecData {
+    pub src: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+kurtosis_type!(
+    /// `StoreSpec(src, name)`: a path a task stores as a files artifact.
+    StoreSpecValue, "StoreSpec", StoreSpecData
+);
+
+pub(crate) static STORE_SPEC: BuiltinDef =
+    BuiltinDef::global("StoreSpec", &[req("src"), opt("name")], store_spec);
+
+fn store_spec<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let src = call.string(session, "src");
+    let name = call.string(session, "name");
+    let Some(src) = src else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    if call.given("name").is_some_and(is_unknown) {
+        return Ok(eval.heap().alloc(Unknown));
+    }
+    Ok(eval.heap().alloc(StoreSpecValue {
+        data: StoreSpecData { src, name },
+        origin: call.origin(),
+    }))
+}
+
+/// Why a service label key is refused (Kurtosis checks it as a Docker and a Kubernetes key,
+/// behind its own prefix), or `None`.
+pub(crate) fn label_key_problem(key: &str) -> Option<String> {
+    if key.trim().is_empty() {
+        return Some("a label key must not be empty".to_owned());
+    }
+    if let Some(bad) = key
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(*c)))
+    {
+        return Some(format!(
+            "label key `{key}` holds `{bad}`: only lower-case letters, digits, `-`, `.` and `_` are allowed"
+        ));
+    }
+    if key.len() > 63 {
+        return Some(format!(
+            "label key `{key}` is {} characters long; at most 63 are allowed",
+            key.len()
+        ));
+    }
+    let first = key.as_bytes()[0];
+    let last = key.as_bytes()[key.len() - 1];
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return Some(format!(
+            "label key `{key}` must start and end with a letter or a digit"
+        ));
+    }
+    None
+}
+
+/// Why a service label value is refused (Kubernetes's label value rules), or `None`.
+pub(crate) fn label_value_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    if value.len() > 63 {
+        return Some(format!(
+            "label value `{value}` is {} characters long; at most 63 are allowed",
+            value.len()
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._".contains(*c)))
+    {
+        return Some(format!(
+            "label value `{value}` holds `{}`: only letters, digits, `-`, `.` and `_` are allowed",
+            bad.escape_default()
+        ));
+    }
+    let first = value.as_bytes()[0];
+    let last = value.as_bytes()[value.len() - 1];
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return Some(format!(
+            "label value `{value}` must start and end with a letter or a digit"
+        ));
+    }
+    None
+}
+
+/// Host paths Kurtosis lets `bind_mounts` use.
+const ALLOWED_BIND_MOUNTS: &[&str] = &["/var/run/docker.sock"];
+
+/// The `ServiceConfig` arguments that take Kurtosis objects, and the checks across arguments.
+/// Returns where the ready condition's recipe names its port.
+fn service_config_extras(
+    call: &Call,
+    session: &Session,
+    config: &mut plan::ServiceConfig,
+) -> Option<Place> {
+    let mut ready_port_place = None;
+    if let Some(ready) = call
+        .given("ready_conditions")
+        .filter(|value| !is_unknown(*value))
+    {
+        match ready.downcast_ref::<super::recipes::ReadyConditionValue>() {
+            Some(condition) => {
+                config.ready_conditions = Some(condition.data.condition.clone());
+                ready_port_place = condition.data.port_place.clone();
+            }
+            None => {
+                call.report(
+                    session,
+                    Rule::WrongType,
+                    "ready_conditions",
+                    format!(
+                        "`ready_conditions` of `ServiceConfig` must be a ReadyCondition, got {}",
+                        describe(ready)
+                    ),
+                )
+                .help("write `ready_conditions = ReadyCondition(recipe = ..., field = ..., assertion = ..., target_value = ...)`");
+            }
+        }
+    }
+    if let Some(user) = call.object::<UserValue>(session, "user", "a User") {
+        config.user = Some(user.data.clone());
+    }
+    for item in list_items(call, session, "tolerations", "a list of Toleration").unwrap_or_default()
+    {
+        if is_unknown(item) {
+            continue;
+        }
+        match item.downcast_ref::<TolerationValue>() {
+            Some(toleration) => config
+                .tolerations
+                .push(serde_json::to_value(&toleration.data).unwrap_or_default()),
+            None => {
+                call.report(
+                    session,
+                    Rule::WrongType,
+                    "tolerations",
+                    format!(
+                        "`tolerations` of `ServiceConfig` must hold only Toleration objects, but holds {}",
+                        describe(item)
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(gpu) = call.object::<GpuConfigValue>(session, "gpu", "a GpuConfig") {
+        config.gpu = serde_json::to_value(&gpu.data).ok();
+    }
+    for (key, value) in &config.labels {
+        if key.contains("{{kurtosis:") {
+            continue;
+        }
+        let (key_place, value_place) = session.entry_place(&call.place_of("labels"), Some(key), 0);
+        if let Some(problem) = label_key_problem(key) {
+            call.report_at(session, Rule::InvalidLabel, &key_place, problem)
+                .help("Kurtosis stores labels as Docker and Kubernetes labels; keys may use `a-z`, `0-9`, `-`, `.`, `_`, at most 63 characters");
+        }
+        if value.contains("{{kurtosis:") {
+            continue;
+        }
+        if let Some(problem) = label_value_problem(value) {
+            call.report_at(session, Rule::InvalidLabel, &value_place, problem)
+                .help("label values may use letters, digits, `-`, `.`, `_`, at most 63 characters, starting and ending with a letter or digit");
+        }
+    }
+    for host_path in config.bind_mounts.keys() {
+        if !ALLOWED_BIND_MOUNTS.contains(&host_path.as_str()) {
+            call.report(
+                session,
+                Rule::InvalidValue,
+                "bind_mounts",
+                format!("`bind_mounts` may not mount the host path `{host_path}`: Kurtosis allows only {}", ALLOWED_BIND_MOUNTS.join(", ")),
+            );
+        }
+    }
+    privileged_warning(
+        call,
+        session,
+        &["privileged", "host_pid_namespace", "bind_mounts"],
+    );
+    ready_port_place
+}
+
+/// Warns that privileged settings need the run's opt-in.
+pub(crate) fn privileged_warning(call: &Call, session: &Session, names: &[&str]) {
+    for &name in names {
+        let Some(value) = call.given(name).filter(|value| !is_unknown(*value)) else {
+            continue;
+        };
+        let requested = match value.unpack_bool() {
+            Some(flag) => flag,
+            None => starlark::values::dict::DictRef::from_value(value)
+                .is_some_and(|dict| !dict.is_empty()),
+        };
+        if requested {
+            call.report(
+                session,
+                Rule::PrivilegedNotAllowed,
+                name,
+                format!("`{name}` works only when the run opts in to privileged mode, and only on Docker"),
+            )
+            .help("run with `kurtosis run --privileged`, or set `allow-privileged-mode: true` in kurtosis-config.yml");
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_go() {
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        assert_eq!(parse_go_duration("2m"), Ok(120_000_000_000));
+        assert_eq!(parse_go_duration("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_go_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_go_duration(".5ms"), Ok(500_000));
+        assert_eq!(parse_go_duration("-3us"), Ok(-3_000));
+        assert_eq!(parse_go_duration("+10\u{b5}s"), Ok(10_000));
+        assert_eq!(parse_go_duration("300ms2ns"), Ok(300_000_002));
+        for bad in [
+            "",
+            "5",
+            "1 s",
+            "s",
+            "1d",
+            "ten seconds",
+            ".s",
+            "1.2.3s",
+            "-",
+        ] {
+            assert!(parse_go_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(parse_go_duration("9999999999999h").is_err());
+    }
+
+    #[test]
+    fn durations_format_like_go() {
+        assert_eq!(format_go_duration(0), "0s");
+        assert_eq!(format_go_duration(1), "1ns");
+        assert_eq!(format_go_duration(1_500), "1.5\u{b5}s");
+        assert_eq!(format_go_duration(150_000_000), "150ms");
+        assert_eq!(format_go_duration(1_500_000_000), "1.5s");
+        assert_eq!(format_go_duration(90_000_000_000), "1m30s");
+        assert_eq!(format_go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(format_go_duration(-5_400_000_000_000), "-1h30m0s");
+    }
+
+    #[test]
+    fn label_rules_follow_docker_and_kubernetes() {
+        for good in ["app", "tier.front_end", "a-b", "x1", "0"] {
+            assert_eq!(label_key_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "  ",
+            "App",
+            "a/b",
+            "-a",
+            "a.",
+            "with space",
+            &"k".repeat(64),
+        ] {
+            assert!(
+                label_key_problem(bad).is_some(),
+                "{bad:?} should be refused"
+            );
+        }
+        for good in ["", "v", "Value-1.2_x", &"v".repeat(63)] {
+            assert_eq!(label_value_problem(good), None, "{good}");
+        }
+        for bad in [
+            "bad value",
+            "a!",
+            "-a",
+            "a_",
+            "line\nbreak",
+            &"v".repeat(64),
+        ] {
+            assert!(
+                label_value_problem(bad).is_some(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn persistent_keys_are_rfc1035_labels() {
+        assert!(is_rfc1035_label("data-vol"));
+        assert!(is_rfc1035_label("a1"));
+        assert!(!is_rfc1035_label("1a"));
+        assert!(!is_rfc1035_label("Data"));
+        assert!(!is_rfc1035_label("a-"));
+        assert!(!is_rfc1035_label(&"a".repeat(64)));
+    }
 }

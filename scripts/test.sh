@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test of starflake: formatting, lints (native and wasm32), unit, golden and
+# end-to-end tests (real Nix, real Docker), and the wasm32 build. Installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+bash scripts/setup-native.sh
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "format"
+cargo fmt --check
+
+step "lints (native)"
+cargo clippy --all-targets -- -D warnings
+
+step "lints (wasm32)"
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+
+step "wasm32 library build"
+cargo build --lib --target wasm32-unknown-unknown --no-default-features
+
+step "tests"
+cargo test

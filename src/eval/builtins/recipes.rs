@@ -1,0 +1,750 @@
+//! Recipes (`ExecRecipe`, `GetHttpRequestRecipe`, `PostHttpRequestRecipe`), `ReadyCondition`,
+//! assertions, and the instructions that run recipes or compare values: `plan.exec`,
+//! `plan.request`, `plan.wait` and `plan.verify`.
+
+use std::fmt::{self, Display};
+
+use allocative::Allocative;
+use serde::{Serialize, Serializer};
+use starlark::any::ProvidesStaticType;
+use starlark::eval::Evaluator;
+use starlark::starlark_simple_value;
+use starlark::values::dict::{AllocDict, DictRef};
+use starlark::values::list::ListRef;
+use starlark::values::tuple::TupleRef;
+use starlark::values::{Heap, NoSerialize, StarlarkValue, Value, ValueLike, starlark_value};
+
+use super::super::args::{BuiltinDef, Call, describe, opt, req};
+use super::super::session::{Place, Session};
+use super::super::values::{Origin, Unknown, is_unknown, kurtosis_type};
+use super::instructions::{port_help, recipe_port, record, require_service};
+use super::types::{duration_or_none, int_list};
+use crate::diagnostic::{Diagnostic, Rule};
+use crate::plan::{self, Instruction};
+
+/// A recipe's fields, without the plan's `kind` tag (the Starlark type says which it is).
+#[derive(Clone, Debug)]
+pub(crate) struct RecipeData(pub plan::Recipe);
+
+impl Serialize for RecipeData {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut json = serde_json::to_value(&self.0).map_err(serde::ser::Error::custom)?;
+        if let Some(fields) = json.as_object_mut() {
+            fields.remove("kind");
+        }
+        json.serialize(serializer)
+    }
+}
+
+kurtosis_type!(
+    /// `ExecRecipe(command, extract)`.
+    ExecRecipeValue, "ExecRecipe", RecipeData
+);
+
+kurtosis_type!(
+    /// `GetHttpRequestRecipe(port_id, endpoint, extract, headers)`.
+    GetHttpRecipeValue, "GetHttpRequestRecipe", RecipeData
+);
+
+kurtosis_type!(
+    /// `PostHttpRequestRecipe(port_id, endpoint, body, content_type, extract, headers)`.
+    PostHttpRecipeValue, "PostHttpRequestRecipe", RecipeData
+);
+
+pub(crate) static EXEC_RECIPE: BuiltinDef =
+    BuiltinDef::global("ExecRecipe", &[req("command"), opt("extract")], exec_recipe);
+
+pub(crate) static GET_HTTP_REQUEST_RECIPE: BuiltinDef = BuiltinDef::global(
+    "GetHttpRequestRecipe",
+    &[
+        req("port_id"),
+        req("endpoint"),
+        opt("extract"),
+        opt("headers"),
+    ],
+    get_http_recipe,
+);
+
+pub(crate) static POST_HTTP_REQUEST_RECIPE: BuiltinDef = BuiltinDef::global(
+    "PostHttpRequestRecipe",
+    &[
+        req("port_id"),
+        req("endpoint"),
+        opt("body"),
+        opt("content_type"),
+        opt("extract"),
+        opt("headers"),
+    ],
+    post_http_recipe,
+);
+
+/// `ReadyCondition(...)`: the plan's condition plus where its recipe names a port.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct ReadyConditionData {
+    #[serde(flatten)]
+    pub condition: plan::ReadyCondition,
+    #[serde(skip)]
+    pub port_place: Option<Place>,
+}
+
+kurtosis_type!(
+    /// `ReadyCondition(recipe, field, assertion, target_value, interval, timeout)`.
+    ReadyConditionValue, "ReadyCondition", ReadyConditionData
+);
+
+pub(crate) static READY_CONDITION: BuiltinDef = BuiltinDef::global(
+    "ReadyCondition",
+    &[
+        req("recipe"),
+        req("field"),
+        req("assertion"),
+        req("target_value"),
+        opt("interval"),
+        opt("timeout"),
+    ],
+    ready_condition,
+);
+
+pub(crate) static EXEC: BuiltinDef = BuiltinDef::instruction(
+    "exec",
+    &[
+        req("service_name"),
+        req("recipe"),
+        opt("acceptable_codes"),
+        opt("skip_code_check"),
+    ],
+    exec,
+);
+
+pub(crate) static REQUEST: BuiltinDef = BuiltinDef::instruction(
+    "request",
+    &[
+        req("service_name"),
+        req("recipe"),
+        opt("acceptable_codes"),
+        opt("skip_code_check"),
+    ],
+    request,
+);
+
+pub(crate) static WAIT: BuiltinDef = BuiltinDef::instruction(
+    "wait",
+    &[
+        req("service_name"),
+        req("recipe"),
+        req("field"),
+        req("assertion"),
+        req("target_value"),
+        opt("interval"),
+        opt("timeout"),
+    ],
+    wait,
+);
+
+pub(crate) static VERIFY: BuiltinDef = BuiltinDef::instruction(
+    "verify",
+    &[req("value"), req("assertion"), req("target_value")],
+    verify,
+);
+
+/// Kurtosis's defaults for `plan.wait` and `ReadyCondition`.
+const WAIT_INTERVAL: &str = "1s";
+const WAIT_TIMEOUT: &str = "10s";
+const READY_TIMEOUT: &str = "15m";
+
+fn exec_recipe<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let command = call.string_list(session, "command");
+    let extract = call.string_dict(session, "extract").unwrap_or_default();
+    if let Some(command) = &command {
+        if command.is_empty() {
+            call.report(
+                session,
+                Rule::InvalidValue,
+                "command",
+                "`command` of `ExecRecipe` is empty; the exec would have nothing to run",
+            )
+            .help("write the command as a list, e.g. `command = [\"sh\", \"-c\", \"echo hello\"]`");
+        }
+    }
+    let (Some(command), false) = (command, has_unknown(call, "extract")) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    Ok(eval.heap().alloc(ExecRecipeValue {
+        data: RecipeData(plan::Recipe::Exec { command, extract }),
+        origin: call.origin(),
+    }))
+}
+
+/// Whether a dict argument holds stand-ins, so its parsed form is partial.
+fn has_unknown(call: &Call, name: &str) -> bool {
+    call.given(name).is_some_and(|value| {
+        is_unknown(value)
+            || DictRef::from_value(value)
+                .is_some_and(|dict| dict.iter().any(|(k, v)| is_unknown(k) || is_unknown(v)))
+    })
+}
+
+fn get_http_recipe<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let port_id = call.string(session, "port_id");
+    let endpoint = call.any_string(session, "endpoint");
+    let extract = call.string_dict(session, "extract").unwrap_or_default();
+    let headers = call.string_dict(session, "headers").unwrap_or_default();
+    let (Some(port_id), Some(endpoint), false, false) = (
+        port_id,
+        endpoint,
+        has_unknown(call, "extract"),
+        has_unknown(call, "headers"),
+    ) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    Ok(eval.heap().alloc(GetHttpRecipeValue {
+        data: RecipeData(plan::Recipe::GetHttp {
+            port_id,
+            endpoint,
+            extract,
+            headers,
+        }),
+        origin: call.origin(),
+    }))
+}
+
+fn post_http_recipe<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let port_id = call.string(session, "port_id");
+    let endpoint = call.any_string(session, "endpoint");
+    let body = call.any_string(session, "body");
+    let content_type = call.any_string(session, "content_type");
+    let extract = call.string_dict(session, "extract").unwrap_or_default();
+    let headers = call.string_dict(session, "headers").unwrap_or_default();
+    let unknown = |name: &str| call.given(name).is_some_and(is_unknown);
+    let (Some(port_id), Some(endpoint), false, false, false, false) = (
+        port_id,
+        endpoint,
+        has_unknown(call, "extract"),
+        has_unknown(call, "headers"),
+        unknown("body"),
+        unknown("content_type"),
+    ) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    Ok(eval.heap().alloc(PostHttpRecipeValue {
+        data: RecipeData(plan::Recipe::PostHttp {
+            port_id,
+            endpoint,
+            body: body.unwrap_or_default(),
+            content_type: content_type.unwrap_or_else(|| "application/json".to_owned()),
+            extract,
+            headers,
+        }),
+        origin: call.origin(),
+    }))
+}
+
+/// A recipe value: its plan form and where it was written.
+pub(crate) fn recipe_of(value: Value) -> Option<(plan::Recipe, Origin)> {
+    if let Some(recipe) = value.downcast_ref::<ExecRecipeValue>() {
+        return Some((recipe.data.0.clone(), recipe.origin.clone()));
+    }
+    if let Some(recipe) = value.downcast_ref::<GetHttpRecipeValue>() {
+        return Some((recipe.data.0.clone(), recipe.origin.clone()));
+    }
+    if let Some(recipe) = value.downcast_ref::<PostHttpRecipeValue>() {
+        return Some((recipe.data.0.clone(), recipe.origin.clone()));
+    }
+    None
+}
+
+/// Which recipes an argument accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accepts {
+    Any,
+    Exec,
+    Http,
+}
+
+/// Reads a recipe argument; reports a value of the wrong kind.
+fn recipe_argument(
+    call: &Call,
+    session: &Session,
+    name: &str,
+    accepts: Accepts,
+) -> Option<(plan::Recipe, Origin)> {
+    let value = call.given(name).filter(|value| !is_unknown(*value))?;
+    let found = recipe_of(value);
+    let fits = match (&found, accepts) {
+        (None, _) => false,
+        (Some(_), Accepts::Any) => true,
+        (Some((plan::Recipe::Exec { .. }, _)), Accepts::Exec) => true,
+        (Some((plan::Recipe::Exec { .. }, _)), Accepts::Http) => false,
+        (Some(_), Accepts::Exec) => false,
+        (Some(_), Accepts::Http) => true,
+    };
+    if fits {
+        return found;
+    }
+    let expected = match accepts {
+        Accepts::Any => "an ExecRecipe, a GetHttpRequestRecipe or a PostHttpRequestRecipe",
+        Accepts::Exec => "an ExecRecipe",
+        Accepts::Http => "a GetHttpRequestRecipe or a PostHttpRequestRecipe",
+    };
+    let mut report = call.report(
+        session,
+        Rule::WrongType,
+        name,
+        format!(
+            "`{name}` of `{}` must be {expected}, got {}",
+            call.def.display_name(),
+            describe(value)
+        ),
+    );
+    report = match (accepts, &found) {
+        (Accepts::Exec, Some(_)) => report.help("HTTP recipes run with `plan.request`"),
+        (Accepts::Http, Some(_)) => report.help("an ExecRecipe runs with `plan.exec`"),
+        _ => report,
+    };
+    drop(report);
+    call.incomplete.set(true);
+    None
+}
+
+/// The assertions `plan.wait`, `plan.verify` and `ReadyCondition` take.
+pub(crate) const ASSERTIONS: &[&str] = &["==", "!=", ">=", ">", "<=", "<", "IN", "NOT_IN"];
+
+/// What an unknown assertion was probably meant to be.
+pub(crate) fn suggest_assertion(written: &str) -> Option<&'static str> {
+    let normalized = written.trim().to_ascii_uppercase().replace([' ', '-'], "_");
+    match normalized.as_str() {
+        "=" | "EQ" | "EQUALS" | "EQUAL" | "===" => Some("=="),
+        "<>" | "NE" | "NEQ" | "NOT_EQUAL" | "!==" => Some("!="),
+        "GE" | "GTE" | "=>" => Some(">="),
+        "LE" | "LTE" | "=<" => Some("<="),
+        "GT" => Some(">"),
+        "LT" => Some("<"),
+        "IN" => Some("IN"),
+        "NOT_IN" | "NOTIN" | "!IN" => Some("NOT_IN"),
+        _ => ASSERTIONS
+            .iter()
+            .copied()
+            .find(|assertion| assertion.trim() == written.trim()),
+    }
+}
+
+/// Reads and checks an `assertion` argument.
+fn assertion(call: &Call, session: &Session, name: &str) -> Option<String> {
+    let text = call.any_string(session, name)?;
+    if ASSERTIONS.contains(&text.as_str()) {
+        return Some(text);
+    }
+    let list = ASSERTIONS
+        .iter()
+        .map(|assertion| format!("\"{assertion}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut report = call.report(
+        session,
+        Rule::InvalidValue,
+        name,
+        format!("`{text}` is not an assertion; use one of {list}"),
+    );
+    if let Some(suggestion) = suggest_assertion(&text) {
+        report = report.help(format!("write \"{suggestion}\""));
+    }
+    drop(report);
+    if call
+        .def
+        .params
+        .iter()
+        .any(|param| param.name == name && param.required)
+    {
+        call.incomplete.set(true);
+    }
+    None
+}
+
+/// `IN` and `NOT_IN` compare against a collection.
+fn check_target(call: &Call, session: &Session, assertion: &str, target: Value) {
+    if !matches!(assertion, "IN" | "NOT_IN") || is_unknown(target) {
+        return;
+    }
+    let iterable = ListRef::from_value(target).is_some()
+        || TupleRef::from_value(target).is_some()
+        || DictRef::from_value(target).is_some();
+    if !iterable {
+        call.report(
+            session,
+            Rule::WrongType,
+            "target_value",
+            format!(
+                "the assertion `{assertion}` needs a list, tuple or dict as `target_value`, got {}",
+                describe(target)
+            ),
+        )
+        .help(format!(
+            "write e.g. `target_value = [{}]`",
+            target.to_repr()
+        ));
+    }
+}
+
+/// The keys of a recipe's result: what `field` may name and what the result dict holds.
+pub(crate) fn result_keys(recipe: &plan::Recipe) -> Vec<String> {
+    let (base, extract): (&[&str], _) = match recipe {
+        plan::Recipe::Exec { extract, .. } => (&["code", "output"], extract),
+        plan::Recipe::GetHttp { extract, .. } | plan::Recipe::PostHttp { extract, .. } => {
+            (&["body", "code"], extract)
+        }
+    };
+    base.iter()
+        .map(|key| (*key).to_owned())
+        .chain(extract.keys().map(|key| format!("extract.{key}")))
+        .collect()
+}
+
+/// Reports a `field` the recipe's result does not have.
+fn check_field(call: &Call, session: &Session, field: &str, recipe: &plan::Recipe) {
+    let keys = result_keys(recipe);
+    if keys.iter().any(|key| key == field) || field.contains("{{kurtosis:") {
+        return;
+    }
+    let list = keys
+        .iter()
+        .map(|key| format!("\"{key}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut report = call.report(
+        session,
+        Rule::InvalidValue,
+        "field",
+        format!("the recipe's result has no field \"{field}\"; it has {list}"),
+    );
+    if let Some(key) = keys
+        .iter()
+        .find(|key| key.strip_prefix("extract.") == Some(field))
+    {
+        report = report.help(format!(
+            "extracted values are named with their prefix: \"{key}\""
+        ));
+    } else if let Some(suggestion) =
+        crate::diagnostic::did_you_mean(field, keys.iter().map(String::as_str))
+    {
+        report = report.help(format!("did you mean \"{suggestion}\"?"));
+    } else if !keys.iter().any(|key| key.starts_with("extract.")) {
+        report = report.help("to wait on a value inside the output, add `extract = {\"name\": \"<jq query>\"}` to the recipe and use \"extract.name\"");
+    }
+    drop(report);
+}
+
+/// The result of running a recipe: a dict of future references, as Kurtosis returns; they
+/// refer to the step recorded last when `recorded`.
+pub(crate) fn recipe_result<'v>(
+    session: &Session,
+    heap: Heap<'v>,
+    recipe: &plan::Recipe,
+    recorded: bool,
+) -> Value<'v> {
+    let id = if recorded {
+        session.last_step_reference_id()
+    } else {
+        session.future_reference_id()
+    };
+    let entries: Vec<(String, String)> = result_keys(recipe)
+        .into_iter()
+        .map(|key| {
+            let reference = session.future_reference_of(id, &key);
+            (key, reference)
+        })
+        .collect();
+    heap.alloc(AllocDict(entries))
+}
+
+fn ready_condition<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let recipe = recipe_argument(call, session, "recipe", Accepts::Any);
+    let field = call.string(session, "field");
+    let assertion = assertion(call, session, "assertion");
+    let target = call.given("target_value");
+    if let (Some(assertion), Some(target)) = (&assertion, target) {
+        check_target(call, session, assertion, target);
+    }
+    if let (Some((recipe, _)), Some(field)) = (&recipe, &field) {
+        check_field(call, session, field, recipe);
+    }
+    let interval = duration_or_none(call, session, "interval", Some(WAIT_INTERVAL));
+    let timeout = duration_or_none(call, session, "timeout", Some(READY_TIMEOUT));
+    let target_value = call.json(session, "target_value");
+    let (Some((recipe, origin)), Some(field), Some(assertion), Some(target_value)) =
+        (recipe, field, assertion, target_value)
+    else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    let port_place = recipe_port(&recipe).map(|_| origin.arg("port_id"));
+    Ok(eval.heap().alloc(ReadyConditionValue {
+        data: ReadyConditionData {
+            condition: plan::ReadyCondition {
+                recipe,
+                field,
+                assertion,
+                target_value,
+                interval: interval.unwrap_or_else(|| WAIT_INTERVAL.to_owned()),
+                timeout: timeout.unwrap_or_else(|| READY_TIMEOUT.to_owned()),
+            },
+            port_place,
+        },
+        origin: call.origin(),
+    }))
+}
+
+/// Reports a request to a port the service does not declare.
+fn check_recipe_port(
+    session: &Session,
+    call: &Call,
+    service_name: &str,
+    recipe: &plan::Recipe,
+    origin: &Origin,
+) {
+    let Some(port_id) = recipe_port(recipe) else {
+        return;
+    };
+    if port_id.contains("{{kurtosis:") {
+        return;
+    }
+    let Some(service) = session.state.borrow().services.get(service_name).cloned() else {
+        return;
+    };
+    if !service.ports_known || service.ports.iter().any(|port| port == port_id) {
+        return;
+    }
+    let place = if origin.call.file.is_empty() {
+        call.place_of("recipe")
+    } else {
+        origin.arg("port_id")
+    };
+    let mut diagnostic = Diagnostic::new(
+        Rule::UnknownPort,
+        &place.file,
+        place.span,
+        format!(
+            "`{}` sends the recipe to port `{port_id}` of `{service_name}`, which declares no such port",
+            call.def.display_name()
+        ),
+    )
+    .with_label(
+        service.defined_at.file.clone(),
+        service.defined_at.span,
+        format!("`{service_name}` is added here"),
+    );
+    diagnostic = port_help(diagnostic, port_id, service.ports.iter());
+    session.report(diagnostic);
+}
+
+/// The service an instruction targets, checked to exist.
+fn target_service(session: &Session, call: &Call) -> Option<String> {
+    let name = call.string(session, "service_name")?;
+    require_service(session, call, "service_name", &name);
+    Some(name)
+}
+
+fn exec<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let service_name = target_service(session, call);
+    let recipe = recipe_argument(call, session, "recipe", Accepts::Exec);
+    let acceptable_codes = int_list(call, session, "acceptable_codes");
+    let skip_code_check = call.bool(session, "skip_code_check").unwrap_or(false);
+    let (Some(service_name), Some((recipe, _))) = (service_name, recipe) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    let recorded = !call.incomplete.get();
+    if recorded {
+        record(
+            session,
+            call,
+            Instruction::Exec {
+                service_name,
+                recipe: recipe.clone(),
+                acceptable_codes,
+                skip_code_check,
+            },
+        );
+    }
+    Ok(recipe_result(session, eval.heap(), &recipe, recorded))
+}
+
+fn request<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let service_name = target_service(session, call);
+    let recipe = recipe_argument(call, session, "recipe", Accepts::Http);
+    let acceptable_codes = int_list(call, session, "acceptable_codes");
+    let skip_code_check = call.bool(session, "skip_code_check").unwrap_or(false);
+    let (Some(service_name), Some((recipe, origin))) = (service_name, recipe) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    check_recipe_port(session, call, &service_name, &recipe, &origin);
+    let recorded = !call.incomplete.get();
+    if recorded {
+        record(
+            session,
+            call,
+            Instruction::Request {
+                service_name,
+                recipe: recipe.clone(),
+                acceptable_codes,
+                skip_code_check,
+            },
+        );
+    }
+    Ok(recipe_result(session, eval.heap(), &recipe, recorded))
+}
+
+fn wait<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let service_name = target_service(session, call);
+    let recipe = recipe_argument(call, session, "recipe", Accepts::Any);
+    let field = call.string(session, "field");
+    let assertion = assertion(call, session, "assertion");
+    let target = call.given("target_value");
+    if let (Some(assertion), Some(target)) = (&assertion, target) {
+        check_target(call, session, assertion, target);
+    }
+    if let (Some((recipe, _)), Some(field)) = (&recipe, &field) {
+        check_field(call, session, field, recipe);
+    }
+    let interval = duration_or_none(call, session, "interval", Some(WAIT_INTERVAL));
+    let timeout = duration_or_none(call, session, "timeout", Some(WAIT_TIMEOUT));
+    let target_value = call.json(session, "target_value");
+    let (Some(service_name), Some((recipe, origin))) = (service_name, recipe) else {
+        return Ok(eval.heap().alloc(Unknown));
+    };
+    check_recipe_port(session, call, &service_name, &recipe, &origin);
+    let mut recorded = false;
+    if let (Some(field), Some(assertion), Some(target_value), false) =
+        (field, assertion, target_value, call.incomplete.get())
+    {
+        record(
+            session,
+            call,
+            Instruction::Wait {
+                service_name: Some(service_name),
+                recipe: recipe.clone(),
+                field,
+                assertion,
+                target_value,
+                interval: interval.unwrap_or_else(|| WAIT_INTERVAL.to_owned()),
+                timeout: timeout.unwrap_or_else(|| WAIT_TIMEOUT.to_owned()),
+            },
+        );
+        recorded = true;
+    }
+    Ok(recipe_result(session, eval.heap(), &recipe, recorded))
+}
+
+fn verify<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    let session = Session::of(eval);
+    let value = call.given("value").filter(|value| !is_unknown(*value));
+    if let Some(value) = value {
+        if value.unpack_str().is_none() {
+            call.report(
+                session,
+                Rule::WrongType,
+                "value",
+                format!(
+                    "`value` of `plan.verify` must be a string (usually a future reference such as `result[\"code\"]`), got {}",
+                    describe(value)
+                ),
+            )
+            .help(format!(
+                "Kurtosis compares the value as a string; write `str({})`, or compare plain values in Starlark with `if`/`fail()`",
+                value.to_repr()
+            ));
+        }
+    }
+    let assertion = assertion(call, session, "assertion");
+    let target = call.given("target_value");
+    if let (Some(assertion), Some(target)) = (&assertion, target) {
+        check_target(call, session, assertion, target);
+    }
+    let json_value = call.json(session, "value");
+    let target_value = call.json(session, "target_value");
+    if let (Some(value), Some(assertion), Some(target_value), false) =
+        (json_value, assertion, target_value, call.incomplete.get())
+    {
+        record(
+            session,
+            call,
+            Instruction::Verify {
+                value,
+                assertion,
+                target_value,
+            },
+        );
+    }
+    Ok(Value::new_none())
+}
+
+/// JSON of the objects defined here, for values that flow into the plan.
+pub(crate) fn object_json(value: Value) -> Option<serde_json::Value> {
+    if let Some((recipe, _)) = recipe_of(value) {
+        return serde_json::to_value(RecipeData(recipe)).ok();
+    }
+    value
+        .downcast_ref::<ReadyConditionValue>()
+        .and_then(|condition| serde_json::to_value(&condition.data).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn assertions_and_suggestions() {
+        for assertion in ASSERTIONS {
+            assert_eq!(suggest_assertion(assertion), Some(*assertion));
+        }
+        assert_eq!(suggest_assertion("="), Some("=="));
+        assert_eq!(suggest_assertion("in"), Some("IN"));
+        assert_eq!(suggest_assertion("not in"), Some("NOT_IN"));
+        assert_eq!(suggest_assertion("NOTIN"), Some("NOT_IN"));
+        assert_eq!(suggest_assertion("eq"), Some("=="));
+        assert_eq!(suggest_assertion("~="), None);
+    }
+
+    #[test]
+    fn result_keys_follow_kurtosis() {
+        let exec = plan::Recipe::Exec {
+            command: vec!["true".into()],
+            extract: BTreeMap::from([("x".to_owned(), ".x".to_owned())]),
+        };
+        assert_eq!(result_keys(&exec), ["code", "output", "extract.x"]);
+        let get = plan::Recipe::GetHttp {
+            port_id: "http".into(),
+            endpoint: "/".into(),
+            extract: BTreeMap::new(),
+            headers: BTreeMap::new(),
+        };
+        assert_eq!(result_keys(&get), ["body", "code"]);
+    }
+
+    #[test]
+    fn recipe_fields_hide_the_kind() {
+        let json = serde_json::to_value(RecipeData(plan::Recipe::Exec {
+            command: vec!["ls".into()],
+            extract: BTreeMap::new(),
+        }))
+        .unwrap();
+        assert_eq!(json, serde_json::json!({"command": ["ls"]}));
+    }
+}
