@@ -29,6 +29,8 @@ enum Command {
     Check(CheckArgs),
     /// Print the plan: what `run` would do, in order, and how every image is built.
     Plan(CheckArgs),
+    /// Build every NixBuildSpec image with Nix, load it into Docker and tag it `image_name`.
+    Build(BuildArgs),
     /// List every rule with its code, severity and summary.
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
@@ -69,6 +71,14 @@ struct CheckArgs {
     timeout: f64,
 }
 
+#[derive(Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    check: CheckArgs,
+    #[command(flatten)]
+    build: super::build::BuildFlags,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Human,
@@ -94,6 +104,17 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(&args, false),
         Command::Plan(args) => run_check(&args, true),
+        Command::Build(args) => match options(&args.check) {
+            Ok((source, options)) => {
+                let settings = super::build::Settings {
+                    color: color(args.check.color),
+                    json: matches!(args.check.format, Format::Json),
+                    eval_timeout: Duration::from_secs_f64(args.check.timeout.max(0.1)),
+                };
+                super::build::run(source, options, &args.build, settings)
+            }
+            Err(message) => usage_error(&message),
+        },
         Command::Rules { format } => {
             print!("{}", render_rules(format));
             ExitCode::SUCCESS

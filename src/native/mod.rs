@@ -1,6 +1,9 @@
 //! Native-only code: the file system, the command line, and (later) Nix and Docker.
 
+pub mod build;
 pub mod cli;
+pub mod docker;
 mod fs_source;
+pub mod nix;
 
 pub use fs_source::FsSource;

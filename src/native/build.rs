@@ -1,0 +1,1098 @@
+//! `starflake build`: check the package, then for every NixBuildSpec image of the plan run
+//! its `nix build` command, stream the output into Docker and tag it as `image_name`.
+//!
+//! Images build in parallel (bounded by `--jobs`); results print in plan order. A store path
+//! loaded before (and still in Docker) is not loaded again. Ctrl-C stops Nix and the loads
+//! and leaves `image_name` where it was.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::FsSource;
+use super::docker::{self, Engine, LoadCache, OutputKind};
+use super::nix::{self, Activity, BuildError, NixEvent};
+use crate::check::{CheckOptions, check};
+use crate::plan::{Image, ImageSource, NixBuild, shell_words};
+
+/// Lines of the build log kept for an error report.
+const LOG_TAIL: usize = 25;
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// The options of `starflake build` beyond those of `check`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct BuildFlags {
+    /// Build at most this many images at once [default: the number of CPUs].
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Print the commands a build would run, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print only errors and the result lines.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print the full build log of every image.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Load every image even when its store path was loaded before.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// Settings of the command line that `check` shares.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Settings {
+    /// Colour diagnostics.
+    pub color: bool,
+    /// Print the results as one JSON document on stdout.
+    pub json: bool,
+    /// How long the Starlark evaluation may take (`--timeout`), counted from when it starts:
+    /// finding Nix and Docker first must not eat into it.
+    pub eval_timeout: Duration,
+}
+
+/// Runs `starflake build`; returns 0 when every image is in Docker, 1 when something failed,
+/// 130 after Ctrl-C.
+pub fn run(
+    source: FsSource,
+    options: CheckOptions,
+    flags: &BuildFlags,
+    settings: Settings,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(build(source, options, flags, settings));
+    // Do not wait for blocking reads of children that were killed.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    ExitCode::from(code)
+}
+
+async fn build(
+    source: FsSource,
+    mut options: CheckOptions,
+    flags: &BuildFlags,
+    settings: Settings,
+) -> u8 {
+    let root = match std::path::absolute(source.root()) {
+        Ok(root) => root,
+        Err(error) => {
+            eprintln!(
+                "error: cannot resolve `{}`: {error}",
+                source.root().display()
+            );
+            return 2;
+        }
+    };
+    let notes = !flags.quiet;
+
+    // The tools, up front: a missing one is one clear message, not one per image.
+    let engine = if flags.dry_run {
+        // Only to print the same `--system` a real build would use.
+        tokio::time::timeout(Duration::from_secs(3), Engine::connect())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    } else {
+        let (nix_version, engine) = tokio::join!(nix::detect("nix"), Engine::connect());
+        match nix_version {
+            Ok(version) => {
+                if flags.verbose {
+                    eprintln!("using {}", version.text);
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 1;
+            }
+        }
+        match engine {
+            Ok(engine) => {
+                if flags.verbose {
+                    eprintln!(
+                        "using the Docker engine {} at {} ({}/{})",
+                        engine.server_version, engine.host, engine.os_type, engine.architecture
+                    );
+                }
+                Some(engine)
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 1;
+            }
+        }
+    };
+    options.system = match choose_system(engine.as_ref(), &options.system, system_flag_given()) {
+        Ok((system, note)) => {
+            if let Some(note) = note
+                && notes
+            {
+                eprintln!("{note}");
+            }
+            system
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 1;
+        }
+    };
+
+    if options.interrupt.is_some() {
+        let deadline = Instant::now() + settings.eval_timeout;
+        options.interrupt = Some(Box::new(move || Instant::now() > deadline));
+    }
+    let result = check(&source, &options);
+    if result.has_errors() {
+        eprint!("{}", result.render_human(settings.color));
+        let count = result.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprintln!(
+            "error: the package has {count} error{}; nothing was built",
+            if count == 1 { "" } else { "s" }
+        );
+        return 1;
+    }
+    if notes && !result.diagnostics.is_empty() {
+        eprint!("{}", result.render_human(settings.color));
+    }
+
+    let mut images: Vec<(&Image, &NixBuild)> = Vec::new();
+    for image in &result.plan.images {
+        match &image.source {
+            ImageSource::Nix(nix_build) => images.push((image, nix_build)),
+            ImageSource::Dockerfile { .. } if notes => eprintln!(
+                "note: `{}` is a Dockerfile build ({}); `starflake build` builds NixBuildSpec images only",
+                image.name, image.defined_at
+            ),
+            _ if notes && flags.verbose => eprintln!(
+                "note: `{}` comes from a registry; nothing to build",
+                image.name
+            ),
+            _ => {}
+        }
+    }
+    if images.is_empty() {
+        if settings.json {
+            print_json(&[], false);
+        } else if notes {
+            eprintln!("nothing to build: the plan uses no NixBuildSpec image");
+        }
+        return 0;
+    }
+
+    if flags.dry_run {
+        print_dry_run(&root, &images, engine.is_some());
+        return 0;
+    }
+    let Some(engine) = engine else {
+        unreachable!("a real build has connected to Docker");
+    };
+
+    if notes {
+        let mut seen = BTreeSet::new();
+        for (_, nix_build) in &images {
+            if seen.insert(nix_build.flake_dir.clone()) {
+                for warning in git_warnings(&root, &nix_build.flake_dir) {
+                    eprintln!("{warning}");
+                }
+            }
+        }
+    }
+
+    let jobs = flags
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let progress = Progress::new(&images, flags);
+    let context = Context {
+        engine,
+        cache: LoadCache::open_default(),
+        root: root.clone(),
+        cancel: CancellationToken::new(),
+        permits: Semaphore::new(jobs),
+        use_cache: !flags.no_cache,
+        progress,
+    };
+    let started = Instant::now();
+    let results = {
+        let all = futures_util::future::join_all(
+            images
+                .iter()
+                .enumerate()
+                .map(|(index, (image, nix_build))| run_job(&context, index, image, nix_build)),
+        );
+        tokio::pin!(all);
+        let mut interrupted = false;
+        loop {
+            tokio::select! {
+                results = &mut all => break results,
+                signal = tokio::signal::ctrl_c(), if !interrupted => {
+                    if signal.is_ok() {
+                        interrupted = true;
+                        context.progress.note("interrupted: stopping the builds and loads…");
+                        context.cancel.cancel();
+                        // A second Ctrl-C leaves at once.
+                        tokio::spawn(async {
+                            if tokio::signal::ctrl_c().await.is_ok() {
+                                std::process::exit(i32::from(EXIT_INTERRUPTED));
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    };
+    context.progress.clear();
+    let interrupted = context.cancel.is_cancelled();
+
+    let reports: Vec<Report> = images
+        .iter()
+        .zip(&results)
+        .map(|((image, nix_build), result)| Report::new(image, nix_build, result, interrupted))
+        .collect();
+    if settings.json {
+        print_json(&reports, interrupted);
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        for report in &reports {
+            let _ = writeln!(stdout, "{}", report.line());
+        }
+    }
+    let mut failed = 0;
+    for ((image, nix_build), result) in images.iter().zip(&results) {
+        if let Err(error) = result {
+            if matches!(error, JobError::Interrupted) || interrupted {
+                continue;
+            }
+            failed += 1;
+            eprint!("{}", render_failure(image, nix_build, error, &root));
+        }
+    }
+    if interrupted {
+        eprintln!("interrupted: images not yet loaded keep their previous tags");
+        return EXIT_INTERRUPTED;
+    }
+    if notes {
+        let loaded = reports
+            .iter()
+            .filter(|r| r.status == Status::Loaded)
+            .count();
+        let cached = reports.len() - loaded - failed;
+        eprintln!(
+            "{} image{} in {:.1}s: {loaded} loaded, {cached} already loaded, {failed} failed",
+            reports.len(),
+            if reports.len() == 1 { "" } else { "s" },
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if failed > 0 { 1 } else { 0 }
+}
+
+/// Whether `--system` was given on the command line (its default cannot be told apart from
+/// a value by the time the options arrive).
+fn system_flag_given() -> bool {
+    std::env::args_os().skip(1).any(|arg| {
+        let arg = arg.to_string_lossy();
+        arg == "--system" || arg.starts_with("--system=")
+    })
+}
+
+/// The system to build for: the engine's, unless `--system` says otherwise. Returns a note
+/// to print when the two differ or the engine's is unknown.
+fn choose_system(
+    engine: Option<&Engine>,
+    given: &str,
+    explicit: bool,
+) -> Result<(String, Option<String>), String> {
+    let Some(engine) = engine else {
+        return Ok((
+            given.to_owned(),
+            Some(format!(
+                "note: Docker is not reachable, so the commands use `--system {given}`; a real build uses the engine's system"
+            )),
+        ));
+    };
+    match engine.system() {
+        Ok(system) if explicit && system != given => Ok((
+            given.to_owned(),
+            Some(format!(
+                "warning: building for {given} (--system), but the Docker engine at {} runs {system}; the images need emulation there",
+                engine.host
+            )),
+        )),
+        Ok(system) => Ok((system, None)),
+        Err(reason) if explicit => Ok((
+            given.to_owned(),
+            Some(format!("warning: {reason}; building for {given} as given")),
+        )),
+        Err(reason) => Err(format!(
+            "{reason}\n  pass `--system <nix system>` to build anyway"
+        )),
+    }
+}
+
+fn print_dry_run(root: &Path, images: &[(&Image, &NixBuild)], engine_known: bool) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "# in {}", root.display());
+    for (image, nix_build) in images {
+        let reference = docker::full_reference(&image.name);
+        let _ = writeln!(stdout, "\n# {reference}  ({})", image.defined_at);
+        let _ = writeln!(stdout, "{}", shell_words(&nix_build.command));
+        let _ = writeln!(
+            stdout,
+            "#   then stream the output into Docker (`docker load -i <out>`, or `<out> | docker load` for a stream script)\n#   and tag the loaded image `{reference}`"
+        );
+    }
+    if !engine_known {
+        let _ = writeln!(
+            stdout,
+            "\n# Docker was not reachable: `--system` is the one given (or the default), not the engine's"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// one image
+
+struct Context {
+    engine: Engine,
+    cache: LoadCache,
+    root: PathBuf,
+    cancel: CancellationToken,
+    permits: Semaphore,
+    use_cache: bool,
+    progress: Progress,
+}
+
+#[derive(Debug)]
+enum JobError {
+    Nix(BuildError),
+    Output(docker::OutputError),
+    Load(docker::LoadError),
+    Tag(docker::TagError),
+    Inspect(docker::InspectError),
+    Interrupted,
+}
+
+impl From<docker::InspectError> for JobError {
+    fn from(error: docker::InspectError) -> Self {
+        JobError::Inspect(error)
+    }
+}
+
+impl From<docker::TagError> for JobError {
+    fn from(error: docker::TagError) -> Self {
+        JobError::Tag(error)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    /// Built (or found in the store) and loaded now.
+    Loaded,
+    /// Its store path was loaded before; the image is still there.
+    Cached,
+    Failed,
+    Interrupted,
+}
+
+#[derive(Debug)]
+struct Done {
+    drv_path: Option<String>,
+    store_path: String,
+    image_id: String,
+    reference: String,
+    kind: Option<OutputKind>,
+    size: Option<u64>,
+    cached: bool,
+}
+
+async fn run_job(
+    context: &Context,
+    index: usize,
+    image: &Image,
+    nix_build: &NixBuild,
+) -> Result<Done, JobError> {
+    let progress = &context.progress;
+    let _permit = tokio::select! {
+        permit = context.permits.acquire() => permit.map_err(|_| JobError::Interrupted)?,
+        () = context.cancel.cancelled() => return Err(JobError::Interrupted),
+    };
+    progress.start(index, format!("nix build {}", nix_build.installable));
+    let started = Instant::now();
+    let built = nix::run_build(
+        &nix_build.command,
+        &context.root,
+        LOG_TAIL,
+        &context.cancel,
+        |event, line| progress.nix_event(index, event, line),
+    )
+    .await
+    .map_err(|error| match error {
+        BuildError::Interrupted => JobError::Interrupted,
+        other => JobError::Nix(other),
+    });
+    let built = match built {
+        Ok(built) => built,
+        Err(error) => {
+            progress.finish(index, false, failure_word(&error).to_owned());
+            return Err(error);
+        }
+    };
+    let store_path = built.main_output().unwrap_or_default().to_owned();
+    progress.step(
+        index,
+        format!(
+            "built {store_path} in {:.1}s",
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    let result = load_and_tag(context, index, image, &store_path).await;
+    match &result {
+        Ok(done) if done.cached => progress.finish(
+            index,
+            true,
+            format!("already loaded as {}", short_id(&done.image_id)),
+        ),
+        Ok(done) => progress.finish(
+            index,
+            true,
+            format!(
+                "loaded {} in {:.1}s",
+                short_id(&done.image_id),
+                started.elapsed().as_secs_f64()
+            ),
+        ),
+        Err(error) => progress.finish(index, false, failure_word(error).to_owned()),
+    }
+    result.map(|done| Done {
+        drv_path: built.drv_path.clone(),
+        ..done
+    })
+}
+
+async fn load_and_tag(
+    context: &Context,
+    index: usize,
+    image: &Image,
+    store_path: &str,
+) -> Result<Done, JobError> {
+    let engine = &context.engine;
+    let progress = &context.progress;
+    let reference = docker::full_reference(&image.name);
+    docker::split_reference(&image.name)?;
+    let current = engine.image_id(&reference).await?;
+
+    if context.use_cache
+        && let Some(id) = engine.cached_image(&context.cache, store_path).await
+    {
+        if current.as_deref() != Some(id.as_str()) {
+            engine.tag(&id, &image.name).await?;
+            if let Some(old) = current {
+                engine.remove_if_dangling(&old).await;
+            }
+        }
+        return Ok(Done {
+            drv_path: None,
+            store_path: store_path.to_owned(),
+            image_id: id,
+            reference,
+            kind: None,
+            size: None,
+            cached: true,
+        });
+    }
+
+    let path = Path::new(store_path);
+    let (kind, size) = docker::sniff(path).map_err(JobError::Output)?;
+    if context.cancel.is_cancelled() {
+        return Err(JobError::Interrupted);
+    }
+    let size_text = match kind {
+        OutputKind::Script => "streamed".to_owned(),
+        _ => HumanBytes(size).to_string(),
+    };
+    progress.step(index, format!("loading {} ({size_text})", kind.describe()));
+    let sent = Arc::new(AtomicU64::new(0));
+    let load = engine.load(path, kind, sent.clone());
+    tokio::pin!(load);
+    let mut ticks = tokio::time::interval(Duration::from_millis(200));
+    let loaded = loop {
+        tokio::select! {
+            result = &mut load => break result.map_err(JobError::Load)?,
+            () = context.cancel.cancelled() => return Err(JobError::Interrupted),
+            _ = ticks.tick() => {
+                let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+                let total = match kind {
+                    OutputKind::Script => String::new(),
+                    _ => format!(" of {}", HumanBytes(size)),
+                };
+                progress.detail(index, format!("loading {}: {}{total} sent", kind.describe(), HumanBytes(sent)));
+            }
+        }
+    };
+
+    // The image is in Docker: from here on, finish even when interrupted, so that
+    // `image_name` and the cache agree with Docker.
+    let reference = engine.tag(&loaded.id, &image.name).await?;
+    let cache_key = engine.cache_key();
+    if let Err(error) = context.cache.record(&cache_key, store_path, &loaded.id) {
+        progress.note(&format!(
+            "warning: cannot write the load cache {}: {error}",
+            context
+                .cache
+                .path()
+                .map(|path| path.display().to_string())
+                .unwrap_or_default()
+        ));
+    }
+    let mut replaced: BTreeSet<String> = loaded.replaced.iter().cloned().collect();
+    replaced.extend(current);
+    replaced.remove(&loaded.id);
+    for old in replaced {
+        if engine.remove_if_dangling(&old).await {
+            progress.step(
+                index,
+                format!("removed the previous image {}", short_id(&old)),
+            );
+        }
+    }
+    Ok(Done {
+        drv_path: None,
+        store_path: store_path.to_owned(),
+        image_id: loaded.id,
+        reference,
+        kind: Some(kind),
+        size: (kind != OutputKind::Script).then_some(size),
+        cached: false,
+    })
+}
+
+/// What went wrong, in two words, for the progress display.
+fn failure_word(error: &JobError) -> &'static str {
+    match error {
+        JobError::Nix(_) => "build failed",
+        JobError::Output(_) => "not an image",
+        JobError::Load(_) => "load failed",
+        JobError::Tag(_) => "tag failed",
+        JobError::Inspect(_) => "Docker failed",
+        JobError::Interrupted => "interrupted",
+    }
+}
+
+fn short_id(id: &str) -> String {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    format!("sha256:{}", &hex[..hex.len().min(12)])
+}
+
+// ---------------------------------------------------------------------------------------
+// results
+
+#[derive(Serialize)]
+struct Report {
+    name: String,
+    reference: String,
+    status: Status,
+    defined_at: String,
+    installable: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drv_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_kind: Option<OutputKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Report {
+    fn new(
+        image: &Image,
+        nix_build: &NixBuild,
+        result: &Result<Done, JobError>,
+        interrupted: bool,
+    ) -> Report {
+        let mut report = Report {
+            name: image.name.clone(),
+            reference: docker::full_reference(&image.name),
+            status: Status::Failed,
+            defined_at: image.defined_at.to_string(),
+            installable: nix_build.installable.clone(),
+            image_id: None,
+            store_path: None,
+            drv_path: None,
+            output_kind: None,
+            size: None,
+            error: None,
+        };
+        match result {
+            Ok(done) => {
+                report.status = if done.cached {
+                    Status::Cached
+                } else {
+                    Status::Loaded
+                };
+                report.reference = done.reference.clone();
+                report.image_id = Some(done.image_id.clone());
+                report.store_path = Some(done.store_path.clone());
+                report.drv_path = done.drv_path.clone();
+                report.output_kind = done.kind;
+                report.size = done.size;
+            }
+            Err(JobError::Interrupted) => report.status = Status::Interrupted,
+            Err(_) if interrupted => report.status = Status::Interrupted,
+            Err(error) => {
+                report.error = Some(error_summary(error));
+                if let JobError::Nix(BuildError::Failed(failure)) = error {
+                    report.drv_path = failure.drv.clone();
+                }
+            }
+        }
+        report
+    }
+
+    /// One stable line for stdout: status, reference, image ID, store path.
+    fn line(&self) -> String {
+        let status = match self.status {
+            Status::Loaded => "loaded",
+            Status::Cached => "cached",
+            Status::Failed => "failed",
+            Status::Interrupted => "stopped",
+        };
+        let id = self.image_id.as_deref().map_or("-".to_owned(), short_id);
+        let path = self.store_path.as_deref().unwrap_or("-");
+        format!("{status:7} {}  {id}  {path}", self.reference)
+    }
+}
+
+fn print_json(reports: &[Report], interrupted: bool) {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        images: &'a [Report],
+        interrupted: bool,
+    }
+    let json = serde_json::to_string_pretty(&Document {
+        images: reports,
+        interrupted,
+    })
+    .unwrap_or_default();
+    println!("{json}");
+}
+
+fn error_summary(error: &JobError) -> String {
+    match error {
+        JobError::Nix(BuildError::Failed(failure)) => match failure.errors.last() {
+            Some(last) => last.trim().to_owned(),
+            None => failure.to_string(),
+        },
+        JobError::Nix(other) => other.to_string(),
+        JobError::Output(error) => error.to_string(),
+        JobError::Load(error) => error.to_string(),
+        JobError::Tag(error) => error.to_string(),
+        JobError::Inspect(error) => error.to_string(),
+        JobError::Interrupted => "interrupted".to_owned(),
+    }
+}
+
+/// The error report of one image: what failed, where the image is defined, and the log.
+fn render_failure(image: &Image, nix_build: &NixBuild, error: &JobError, root: &Path) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let what = match error {
+        JobError::Nix(_) => "building",
+        JobError::Output(_) | JobError::Load(_) => "loading",
+        JobError::Tag(_) => "tagging",
+        JobError::Inspect(_) | JobError::Interrupted => "preparing",
+    };
+    let _ = writeln!(
+        out,
+        "error: {what} image `{}` failed",
+        docker::full_reference(&image.name)
+    );
+    let _ = writeln!(out, "  --> {} (NixBuildSpec)", image.defined_at);
+    match error {
+        JobError::Nix(BuildError::Failed(failure)) => {
+            let _ = writeln!(
+                out,
+                "  command: {}  (in {})",
+                shell_words(&nix_build.command),
+                root.display()
+            );
+            if let Some(drv) = &failure.drv {
+                let _ = writeln!(out, "  derivation: {drv}");
+            }
+            if failure.errors.is_empty() {
+                let _ = writeln!(out, "  {failure}");
+            }
+            for message in &failure.errors {
+                for line in message.trim().lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+            let tail: Vec<&String> = failure
+                .log_tail
+                .iter()
+                .filter(|line| {
+                    !failure
+                        .errors
+                        .iter()
+                        .any(|error| error.contains(line.as_str()))
+                })
+                .collect();
+            if !tail.is_empty() {
+                let _ = writeln!(out, "  last {} log lines:", tail.len());
+                for line in tail {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if let Some(drv) = &failure.drv {
+                let _ = writeln!(out, "  full log: nix log {drv}");
+            }
+        }
+        JobError::Nix(other) => {
+            let _ = writeln!(
+                out,
+                "  command: {}  (in {})",
+                shell_words(&nix_build.command),
+                root.display()
+            );
+            let _ = writeln!(out, "  {other}");
+        }
+        other => {
+            for line in error_summary(other).lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// progress
+
+/// Progress on stderr: spinners on a terminal, plain `[image] …` lines otherwise, nothing
+/// with `--quiet`. `--verbose` adds every build log line.
+struct Progress {
+    names: Vec<String>,
+    bars: Option<(MultiProgress, Vec<ProgressBar>)>,
+    lines: bool,
+    verbose: bool,
+}
+
+impl Progress {
+    fn new(images: &[(&Image, &NixBuild)], flags: &BuildFlags) -> Progress {
+        let names: Vec<String> = images
+            .iter()
+            .map(|(image, _)| docker::full_reference(&image.name))
+            .collect();
+        let quiet = flags.quiet;
+        let tty = std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
+        let bars = (!quiet && tty).then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let width = names.iter().map(String::len).max().unwrap_or(0);
+            let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            let bars = names
+                .iter()
+                .map(|name| {
+                    let bar = multi.add(
+                        ProgressBar::new_spinner()
+                            .with_style(style.clone())
+                            .with_prefix(format!("{name:width$}"))
+                            .with_message("waiting"),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                })
+                .collect();
+            (multi, bars)
+        });
+        Progress {
+            names,
+            lines: !quiet && bars.is_none(),
+            bars,
+            verbose: flags.verbose && !quiet,
+        }
+    }
+
+    fn print(&self, line: &str) {
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// A general message (never hidden by the bars).
+    fn note(&self, message: &str) {
+        self.print(message);
+    }
+
+    fn start(&self, index: usize, message: String) {
+        self.step(index, message);
+    }
+
+    /// A milestone: shown on the bar, and as a line without bars.
+    fn step(&self, index: usize, message: String) {
+        if let Some((_, bars)) = &self.bars {
+            bars[index].set_message(message);
+        } else if self.lines {
+            eprintln!("[{}] {message}", self.names[index]);
+        }
+    }
+
+    /// A passing detail: shown on the bar only.
+    fn detail(&self, index: usize, message: String) {
+        if let Some((_, bars)) = &self.bars {
+            bars[index].set_message(message);
+        }
+    }
+
+    fn finish(&self, index: usize, ok: bool, message: String) {
+        let message = if ok {
+            format!("done: {message}")
+        } else {
+            message
+        };
+        if let Some((_, bars)) = &self.bars {
+            let template = if ok {
+                "{prefix:.bold} {wide_msg:.green}"
+            } else {
+                "{prefix:.bold} {wide_msg:.red}"
+            };
+            bars[index].set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bars[index].finish_with_message(message);
+        } else if self.lines {
+            eprintln!("[{}] {message}", self.names[index]);
+        }
+    }
+
+    fn nix_event(&self, index: usize, event: &NixEvent, log_line: Option<&str>) {
+        match event {
+            NixEvent::Start {
+                activity: Activity::Build,
+                drv: Some(drv),
+                ..
+            } => self.step(index, format!("building {}", nix::drv_name(drv))),
+            NixEvent::Start { text, .. } if !text.is_empty() => {
+                self.detail(index, text.clone());
+            }
+            NixEvent::Phase { phase, .. } => self.detail(index, phase.clone()),
+            _ => {}
+        }
+        if let Some(line) = log_line {
+            if self.verbose {
+                self.print(&format!("[{}] {line}", self.names[index]));
+            } else {
+                self.detail(index, line.to_owned());
+            }
+        }
+    }
+
+    /// Stops the spinners; finished bars stay on screen.
+    fn clear(&self) {
+        if let Some((_, bars)) = &self.bars {
+            for bar in bars {
+                if !bar.is_finished() {
+                    bar.abandon();
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// git and `path:`
+
+/// Explains where `path:` (what starflake builds) and git semantics (what Kurtosis and a bare
+/// `nix build ./dir` use inside a git work tree) see different files.
+pub fn git_warnings(root: &Path, flake_dir: &str) -> Vec<String> {
+    let dir = if flake_dir.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(flake_dir)
+    };
+    let shown = if flake_dir.is_empty() { "." } else { flake_dir };
+    let git = |args: &[&str]| -> Option<Vec<u8>> {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        output.status.success().then_some(output.stdout)
+    };
+    let Some(top) = git(&["rev-parse", "--show-toplevel"]) else {
+        return Vec::new(); // no git, or not in a work tree
+    };
+    let top = String::from_utf8_lossy(&top).trim().to_owned();
+    let split = |bytes: Vec<u8>| -> Vec<String> {
+        bytes
+            .split(|b| *b == 0)
+            .filter(|name| !name.is_empty())
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect()
+    };
+    let untracked = git(&[
+        "ls-files",
+        "-z",
+        "--others",
+        "--exclude-standard",
+        "--",
+        ".",
+    ])
+    .map(split)
+    .unwrap_or_default();
+    let ignored = git(&[
+        "ls-files",
+        "-z",
+        "--others",
+        "--ignored",
+        "--exclude-standard",
+        "--directory",
+        "--",
+        ".",
+    ])
+    .map(split)
+    .unwrap_or_default();
+
+    let mut warnings = Vec::new();
+    if !untracked.is_empty() || !ignored.is_empty() {
+        let mut text = format!(
+            "warning: the flake folder `{shown}` is in the git work tree {top}, and some of its files are not in git:"
+        );
+        if !untracked.is_empty() {
+            text.push_str(&format!("\n  untracked: {}", sample(&untracked)));
+        }
+        if !ignored.is_empty() {
+            text.push_str(&format!("\n  ignored: {}", sample(&ignored)));
+        }
+        text.push_str(&format!(
+            "\n  starflake builds `path:./{shown}`, which copies them into the build; Kurtosis and `nix build ./{shown}` use git \
+             semantics and would not see them. `git add` the files the build needs (staging is enough){}",
+            if ignored.is_empty() {
+                ""
+            } else {
+                "; keep ignored build results (e.g. `result`) out of the flake folder"
+            }
+        ));
+        warnings.push(text);
+    }
+    for reference in parent_references(&dir) {
+        warnings.push(format!(
+            "warning: {reference} reaches outside the flake folder `{shown}`: `path:` copies only that folder, so the build \
+             cannot see it (git semantics copy the whole repository, which is why it may work elsewhere)"
+        ));
+    }
+    warnings
+}
+
+fn sample(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+    let more = names.len() - shown.len();
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// `../` path literals in the `.nix` files at the top of a flake folder, as `file: ../x`.
+fn parent_references(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "nix"))
+        .collect();
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let name = file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split('#').next().unwrap_or("");
+            let mut rest = code;
+            while let Some(position) = rest.find("../") {
+                let before = rest[..position].chars().last();
+                let starts_path = before.is_none_or(|c| " \t([{=:;\"".contains(c) || c == '.');
+                let literal: String = rest[position..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "._+-/".contains(*c))
+                    .collect();
+                if starts_path && before != Some('.') {
+                    found.push(format!("`{name}` line {} (`{literal}`)", number + 1));
+                    break;
+                }
+                rest = &rest[position + 3..];
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_references_are_found() {
+        let dir = std::env::temp_dir().join(format!("starflake-build-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("flake.nix"),
+            "{\n  src = ../ctx;\n  # ../comment\n  other = ./here;\n}\n",
+        )
+        .unwrap();
+        assert_eq!(parent_references(&dir), ["`flake.nix` line 2 (`../ctx`)"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn samples() {
+        let names: Vec<String> = (0..7).map(|i| format!("f{i}")).collect();
+        assert_eq!(sample(&names[..2]), "f0, f1");
+        assert_eq!(sample(&names), "f0, f1, f2, f3, f4 and 2 more");
+    }
+
+    #[test]
+    fn short_ids() {
+        assert_eq!(short_id("sha256:0123456789abcdef"), "sha256:0123456789ab");
+        assert_eq!(short_id("abc"), "sha256:abc");
+    }
+}
