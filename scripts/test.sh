@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of starflake: formatting, lints (native and wasm32), unit, golden and
-# end-to-end tests (real Nix, real Docker), and the wasm32 build. Installs what is missing.
+# end-to-end tests (real Nix, real Docker), the wasm32 build and the wasm module's tests.
+# Installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,3 +28,6 @@ cargo build --lib --target wasm32-unknown-unknown --no-default-features
 
 step "tests"
 cargo test
+
+step "wasm module (pkg/): wasm-bindgen tests in Node, parity with the CLI, types"
+bash scripts/test-wasm.sh

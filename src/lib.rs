@@ -19,5 +19,8 @@ pub mod text;
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod native;
 
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
 pub use check::{ArgsInput, CheckOptions, CheckResult, check};
 pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES, MAX_TICKS};

@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// Speed of the wasm module next to the native build, in one run:
+//
+//  1. the large package of benches/check.rs (about 20,000 lines over 100 modules), checked by
+//     - the wasm module in this Node process (median of runs after a warm-up),
+//     - the native library in process (`cargo bench --bench check`, its "full check" line),
+//     - the native CLI (`target/release/starflake check --format json`, wall time per process);
+//  2. a package of about 2,000 lines (the first modules of the same generator) in wasm, whose
+//     goal is a check in under 16 ms (one frame of an editor).
+//
+// The generator below is a port of the one in benches/check.rs (whose size constants it reads);
+// the script checks that both produce a package of the same size (lines, files, services) and
+// that the CLI's report on it equals the wasm one before it compares times.
+//
+//   scripts/build-wasm.sh && node scripts/bench-wasm.mjs
+//   node scripts/bench-wasm.mjs --wasm-only        # skip the native builds and runs
+//
+// Plain Node, no dependencies.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const wasmOnly = process.argv.includes('--wasm-only');
+const RUNS = 15;
+const SMALL_RUNS = 51;
+
+// --- the generator of benches/check.rs ----------------------------------------------------------
+// Its size constants are read from the Rust file; the text templates are ported below.
+const benchSource = readFileSync(join(root, 'benches/check.rs'), 'utf8');
+function constant(name) {
+  const found = benchSource.match(new RegExp(`const ${name}: usize = (\\d+);`));
+  if (!found) {
+    console.error(`error: no \`const ${name}\` in benches/check.rs; update scripts/bench-wasm.mjs`);
+    process.exit(2);
+  }
+  return Number(found[1]);
+}
+const MODULES = constant('MODULES');
+const SERVICES_PER_MODULE = constant('SERVICES_PER_MODULE');
+
+function module(index) {
+  let text = `shared = import_module("/src/shared.star")\n\nPREFIX = "m${index}"\nDEFAULTS = {\n    "cpu": 500,\n    "memory": 256,\n    "labels": {"team": "t${index}", "tier": "backend"},\n}\n\n`;
+  text +=
+    'def env_for(name, extra):\n    env = {"SERVICE": name, "PREFIX": PREFIX}\n    for key, value in extra.items():\n        env[key.upper()] = str(value)\n    return env\n\n';
+  text += 'def launch(plan, args):\n    services = []\n';
+  for (let service = 0; service < SERVICES_PER_MODULE; service++) {
+    const port = 8000 + service;
+    const metrics = 9000 + service;
+    const flake = service % 4;
+    text += `    # service ${service} of module ${index}
+    ports_${service} = {
+        "http": PortSpec(number = ${port}, application_protocol = "http", wait = "30s"),
+        "metrics": PortSpec(number = ${metrics}, transport_protocol = "TCP"),
+    }
+    env_${service} = env_for("svc-${index}-${service}", {"replicas": ${service}, "debug": False, "peers": ",".join([str(p) for p in range(3)])})
+    image_${service} = NixBuildSpec(
+        image_name = "bench/m${index}-s${service}:v1",
+        build_context_dir = "/nix",
+        flake_location_dir = "app${flake}",
+        flake_output = "image",
+    ) if ${service} % 3 == 0 else "registry.local/bench/m${index}-s${service}:v1"
+    config_${service} = ServiceConfig(
+        image = image_${service},
+        ports = ports_${service},
+        env_vars = env_${service},
+        cmd = ["serve", "--port", "${port}"],
+        max_cpu = DEFAULTS["cpu"],
+        max_memory = DEFAULTS["memory"],
+        labels = DEFAULTS["labels"],
+    )
+    services.append(plan.add_service(name = shared.name(PREFIX, ${service}), config = config_${service}))
+`;
+  }
+  text += '    return services\n';
+  return text;
+}
+
+/** The package with the first `modules` modules, as path → text. */
+function benchPackage(modules = MODULES) {
+  const files = {
+    'kurtosis.yml': 'name: github.com/bench/large-package\n',
+    'src/shared.star': 'def name(prefix, index):\n    return "%s-svc-%d" % (prefix, index)\n',
+  };
+  let main = '';
+  for (let index = 0; index < modules; index++) {
+    main += `m${index} = import_module("/src/m${index}.star")\n`;
+    files[`src/m${index}.star`] = module(index);
+  }
+  main += '\ndef run(plan, args):\n';
+  for (let index = 0; index < modules; index++) main += `    m${index}.launch(plan, args)\n`;
+  files['main.star'] = main;
+  for (let flake = 0; flake < 4; flake++) {
+    files[`nix/app${flake}/flake.nix`] =
+      '{\n  outputs = { self }: {\n    packages.x86_64-linux.image = derivation { system = "x86_64-linux"; name = "image.tar"; builder = "/bin/sh"; };\n  };\n}\n';
+  }
+  return files;
+}
+
+/** Lines and files of the Starlark sources, counted as the Rust bench counts them. */
+function starlarkLines(files) {
+  const sources = Object.keys(files).filter((path) => path.endsWith('.star'));
+  const lines = sources.reduce((sum, path) => sum + files[path].split('\n').length - 1, 0);
+  return { lines, sources: sources.length };
+}
+
+// --- measuring ---------------------------------------------------------------------------------
+const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+const ms = (value) => `${value.toFixed(2).padStart(8)} ms`;
+
+function timeWasm(workspace, files, runs) {
+  workspace.check(files); // warm-up: compiles the hot paths
+  const samples = [];
+  for (let run = 0; run < runs; run++) {
+    const start = performance.now();
+    workspace.check(files);
+    samples.push(performance.now() - start);
+  }
+  return median(samples);
+}
+
+const pkg = join(root, 'pkg');
+if (!existsSync(join(pkg, 'starflake_bg.wasm'))) {
+  console.error('error: pkg/starflake_bg.wasm is missing; run scripts/build-wasm.sh first');
+  process.exit(2);
+}
+const { initSync, Workspace } = await import(join(pkg, 'starflake.js'));
+let start = performance.now();
+initSync({ module: readFileSync(join(pkg, 'starflake_bg.wasm')) });
+const instantiate = performance.now() - start;
+const workspace = new Workspace({ timeoutMs: 60000 });
+
+const large = benchPackage();
+const report = workspace.check(large);
+const errors = report.diagnostics.filter((d) => d.severity === 'error');
+if (errors.length > 0) {
+  console.error(`error: the generated package has errors in wasm:\n${workspace.render(large)}`);
+  process.exit(1);
+}
+const { lines, sources } = starlarkLines(large);
+const services = report.plan.steps.length;
+start = performance.now();
+workspace.check(large);
+const first = performance.now() - start;
+const wasmLarge = timeWasm(workspace, large, RUNS);
+
+// About 2,000 lines: the first modules of the same package.
+const smallModules = Math.max(1, Math.round((2000 / lines) * MODULES));
+const small = benchPackage(smallModules);
+const smallLines = starlarkLines(small).lines;
+const smallReport = workspace.check(small);
+if (smallReport.diagnostics.some((d) => d.severity === 'error')) {
+  console.error(`error: the small package has errors:\n${workspace.render(small)}`);
+  process.exit(1);
+}
+const wasmSmall = timeWasm(workspace, small, SMALL_RUNS);
+
+console.log(`package        : ${lines} lines in ${sources} files, ${services} services`);
+console.log(`wasm instantiate: ${ms(instantiate)}`);
+console.log(`wasm check     : ${ms(wasmLarge)} (median of ${RUNS} after a warm-up; the second call took ${first.toFixed(1)} ms)`);
+
+if (!wasmOnly) {
+  // The Rust bench: same package, checked in process.
+  console.error('==> cargo bench --bench check');
+  const bench = execFileSync('cargo', ['bench', '--quiet', '--bench', 'check'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const size = bench.match(/package: (\d+) lines in (\d+) files, (\d+) services/);
+  const full = bench.match(/full check\s*:\s*([\d.]+) ms/);
+  if (!size || !full) {
+    console.error(`error: unexpected output of cargo bench:\n${bench}`);
+    process.exit(1);
+  }
+  if (+size[1] !== lines || +size[2] !== sources || +size[3] !== services) {
+    console.error(
+      `error: benches/check.rs and this script generate different packages (${size[0]} vs ${lines} lines, ${sources} files, ${services} services); update the port`,
+    );
+    process.exit(1);
+  }
+  const nativeInProcess = +full[1];
+
+  // The CLI: one process per check, on the package written to disk.
+  console.error('==> cargo build --release --bin starflake');
+  execFileSync('cargo', ['build', '--quiet', '--release', '--bin', 'starflake'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const dir = mkdtempSync(join(tmpdir(), 'starflake-bench-'));
+  try {
+    for (const [path, text] of Object.entries(large)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    const cli = join(root, 'target/release/starflake');
+    const samples = [];
+    for (let run = 0; run <= RUNS; run++) {
+      const begin = performance.now();
+      const result = spawnSync(cli, ['check', '--format', 'json', '--timeout', '60', dir], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const took = performance.now() - begin;
+      if (result.status !== 0) {
+        console.error(`error: starflake check failed on the bench package:\n${result.stderr}${result.stdout.slice(0, 2000)}`);
+        process.exit(1);
+      }
+      if (run === 0) {
+        // Same package, same answer.
+        if (JSON.stringify(JSON.parse(result.stdout)) !== JSON.stringify(report)) {
+          console.error('error: the native CLI and wasm disagree on the bench package');
+          process.exit(1);
+        }
+      } else {
+        samples.push(took);
+      }
+    }
+    const nativeCli = median(samples);
+    console.log(`native check   : ${ms(nativeInProcess)} (in process, cargo bench --bench check)`);
+    console.log(`native CLI     : ${ms(nativeCli)} (starflake check --format json, wall time of a process)`);
+    console.log(`wasm / native  : ${(wasmLarge / nativeInProcess).toFixed(2).padStart(8)}x (in process)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const goal = wasmSmall < 16 ? 'goal < 16 ms: met' : 'goal < 16 ms: MISSED';
+console.log(`wasm, ${smallLines} lines (${smallModules} modules): ${ms(wasmSmall)} (median of ${SMALL_RUNS}; ${goal})`);

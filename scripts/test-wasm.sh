@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every test of the wasm module: builds pkg/ (installing the tools it needs), runs the
+# wasm-bindgen tests in Node, compares every fixture with the native CLI, and checks the
+# TypeScript types against real output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "build pkg/"
+scripts/build-wasm.sh
+
+step "wasm tests in Node (tests/wasm.rs)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --target wasm32-unknown-unknown --no-default-features --test wasm
+
+step "parity with the native CLI"
+node scripts/wasm-parity.mjs
+
+step "TypeScript types"
+node scripts/wasm-types.mjs
