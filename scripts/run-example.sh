@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up this machine, then runs starflake's main job on the bundled example.
+# Sets up this machine, then runs starflake's main job on the bundled example: check the
+# package, preview its plan, build its image with Nix and load it into Docker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 example=examples/hello-nix
@@ -7,12 +8,15 @@ example=examples/hello-nix
 bash scripts/setup-native.sh
 # The example's flake builds with a static busybox, copied in (not committed).
 mkdir -p "$example/app/bin"
-cp -f "$(command -v busybox)" "$example/app/bin/busybox"
+cp -f /bin/busybox "$example/app/bin/busybox"
 
 cargo build --release --quiet
 starflake=target/release/starflake
 
-printf '\n==> starflake check %s\n' "$example"
+step() { printf '\n==> %s\n' "$*"; }
+step "starflake check $example"
 "$starflake" check "$example"
-printf '\n==> starflake plan %s\n' "$example"
+step "starflake plan $example"
 "$starflake" plan "$example"
+step "starflake build $example"
+"$starflake" build "$example"

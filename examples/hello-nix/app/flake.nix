@@ -1,7 +1,7 @@
 {
   description = "hello-nix: a busybox httpd container image, built offline without nixpkgs";
 
-  # No inputs: the builder is a static busybox copied into ./bin by scripts/setup-native.sh.
+  # No inputs: the builder is a static busybox copied into ./bin by scripts/run-example.sh.
   outputs = { self }:
     let
       system = "x86_64-linux";
