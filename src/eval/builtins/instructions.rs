@@ -281,13 +281,20 @@ pub(crate) fn add_one_service(
 ) -> Option<plan::ServiceConfig> {
     check_service_name(session, name, name_place);
     check_duplicate_service(session, name, name_place);
-    let port_ids = config.config.ports.keys().map(|id| ("ports", id)).chain(
-        config
-            .config
-            .public_ports
-            .keys()
-            .map(|id| ("public_ports", id)),
-    );
+    let port_ids = (config.config.ports.keys().map(|id| ("ports", id)))
+        .chain(
+            config
+                .config
+                .public_ports
+                .keys()
+                .map(|id| ("public_ports", id)),
+        )
+        .chain(
+            config
+                .unread_ports
+                .iter()
+                .map(|(argument, id)| (*argument, id)),
+        );
     for (argument, id) in port_ids {
         if !is_valid_port_id(id) {
             let (place, _) = session.entry_place(&config.origin.arg(argument), Some(id), 0);
@@ -304,7 +311,10 @@ pub(crate) fn add_one_service(
     }
     if let Some(condition) = &config.config.ready_conditions {
         if let Some(port_id) = recipe_port(&condition.recipe) {
-            if !config.config.ports.contains_key(port_id) && !port_id.contains("{{kurtosis:") {
+            if config.ports_fully_read
+                && !config.config.ports.contains_key(port_id)
+                && !port_id.contains("{{kurtosis:")
+            {
                 let place = config
                     .ready_port_place
                     .clone()
@@ -328,9 +338,11 @@ pub(crate) fn add_one_service(
         name.to_owned(),
         ServiceState {
             defined_at: name_place.clone(),
-            ports: config.config.ports.keys().cloned().collect(),
+            ports: (config.config.ports.keys().cloned())
+                .chain(config.unread_ports.iter().map(|(_, id)| id.clone()))
+                .collect(),
             port_specs: config.config.ports.clone(),
-            ports_known: true,
+            ports_known: config.ports_fully_read,
             ip_address: None,
         },
     );
@@ -474,6 +486,7 @@ fn add_service<'v>(
     let (Some(resolved), false) = (resolved, call.incomplete.get()) else {
         return Ok(eval.heap().alloc(Unknown));
     };
+    let ports_fully_read = config.ports_fully_read;
     let ports = resolved.ports.clone();
     record(
         session,
@@ -485,6 +498,9 @@ fn add_service<'v>(
         },
     );
     note_service_step(session, &name);
+    if !ports_fully_read {
+        return Ok(eval.heap().alloc(Unknown));
+    }
     Ok(service_value(session, eval.heap(), &name, &ports))
 }
 
@@ -574,7 +590,11 @@ fn add_services<'v>(
             );
             note_service_step(session, name);
         }
-        let service = service_value(session, eval.heap(), name, &ports);
+        let service = if config.ports_fully_read {
+            service_value(session, eval.heap(), name, &ports)
+        } else {
+            eval.heap().alloc(Unknown)
+        };
         services.push((name.to_owned(), service));
     }
     if !complete {
@@ -605,9 +625,11 @@ fn set_service<'v>(
         if !config.config.ports.is_empty() {
             let mut state = session.state.borrow_mut();
             if let Some(service) = state.services.get_mut(&name) {
-                service.ports = config.config.ports.keys().cloned().collect();
+                service.ports = (config.config.ports.keys().cloned())
+                    .chain(config.unread_ports.iter().map(|(_, id)| id.clone()))
+                    .collect();
                 service.port_specs = config.config.ports.clone();
-                service.ports_known = existing.ports_known;
+                service.ports_known = existing.ports_known && config.ports_fully_read;
             }
         }
     }
@@ -751,7 +773,7 @@ fn service<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::R
     let name = call.string(session, "name");
     let hostname = call.string(session, "hostname");
     let ip_address = call.string(session, "ip_address");
-    let ports = super::types::ports(call, session, "ports");
+    let ports = super::types::ports(call, session, "ports").specs;
     let (Some(name), Some(hostname), Some(ip_address)) = (name, hostname, ip_address) else {
         return Ok(eval.heap().alloc(Unknown));
     };

@@ -577,6 +577,13 @@ pub(crate) struct ServiceConfigValue {
     /// Where the ready condition's recipe names its port, if it is an HTTP recipe.
     #[allocative(skip)]
     pub ready_port_place: Option<Place>,
+    /// (argument, port id) of ports whose PortSpec could not be read.
+    #[allocative(skip)]
+    pub unread_ports: Vec<(&'static str, String)>,
+    /// `false` when some port could not be read: the service's ports are then not known, so
+    /// nothing may be checked against them (one bad PortSpec must not cascade).
+    #[allocative(skip)]
+    pub ports_fully_read: bool,
 }
 
 starlark_simple_value!(ServiceConfigValue);
@@ -634,21 +641,37 @@ pub(crate) static SERVICE_CONFIG: BuiltinDef = BuiltinDef::global(
     service_config,
 );
 
+/// A `ports`-style argument (port id → PortSpec), as far as it could be read.
+#[derive(Default)]
+pub(crate) struct PortsArg {
+    pub specs: BTreeMap<String, plan::PortSpec>,
+    /// Port ids whose PortSpec could not be read: an error was reported there already, or it
+    /// is a stand-in. The ports exist; only their specs are unknown.
+    pub unread: Vec<String>,
+    /// `false` when the dict itself, or one of its keys, could not be read.
+    pub keys_known: bool,
+}
+
+impl PortsArg {
+    pub fn fully_read(&self) -> bool {
+        self.keys_known && self.unread.is_empty()
+    }
+}
+
 /// Reads a `ports`-style dict of port id → PortSpec.
-pub(crate) fn ports<'v>(
-    call: &Call<'v>,
-    session: &Session,
-    name: &str,
-) -> BTreeMap<String, plan::PortSpec> {
-    let mut ports = BTreeMap::new();
-    for (key, value) in call
-        .dict(session, name, "a dict of port ids to PortSpec")
-        .unwrap_or_default()
-    {
-        if is_unknown(key) || is_unknown(value) {
+pub(crate) fn ports<'v>(call: &Call<'v>, session: &Session, name: &str) -> PortsArg {
+    let entries = call.dict(session, name, "a dict of port ids to PortSpec");
+    let mut ports = PortsArg {
+        keys_known: entries.is_some() || call.given(name).is_none(),
+        ..PortsArg::default()
+    };
+    for (key, value) in entries.unwrap_or_default() {
+        if is_unknown(key) {
+            ports.keys_known = false;
             continue;
         }
         let Some(id) = key.unpack_str() else {
+            ports.keys_known = false;
             call.report(
                 session,
                 Rule::WrongType,
@@ -660,11 +683,16 @@ pub(crate) fn ports<'v>(
             );
             continue;
         };
+        if is_unknown(value) {
+            ports.unread.push(id.to_owned());
+            continue;
+        }
         match value.downcast_ref::<PortSpecValue>() {
             Some(spec) => {
-                ports.insert(id.to_owned(), spec.data.clone());
+                ports.specs.insert(id.to_owned(), spec.data.clone());
             }
             None => {
+                ports.unread.push(id.to_owned());
                 call.report(
                     session,
                     Rule::WrongType,
@@ -687,14 +715,25 @@ fn service_config<'v>(
 ) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     let image = ImageChoice::from_argument(call, session, "image");
+    let private_ports = ports(call, session, "ports");
+    let public_ports = ports(call, session, "public_ports");
+    let ports_fully_read = private_ports.fully_read() && public_ports.fully_read();
+    let unread_ports = (private_ports.unread.into_iter().map(|id| ("ports", id)))
+        .chain(
+            public_ports
+                .unread
+                .into_iter()
+                .map(|id| ("public_ports", id)),
+        )
+        .collect();
     let mut config = plan::ServiceConfig {
         image: image
             .as_ref()
             .and_then(ImageChoice::image_name)
             .unwrap_or_default()
             .to_owned(),
-        ports: ports(call, session, "ports"),
-        public_ports: ports(call, session, "public_ports"),
+        ports: private_ports.specs,
+        public_ports: public_ports.specs,
         files: super::instructions::files_mounts(call, session, "files"),
         entrypoint: call.string_list(session, "entrypoint").unwrap_or_default(),
         cmd: call.string_list(session, "cmd").unwrap_or_default(),
@@ -756,6 +795,8 @@ fn service_config<'v>(
         image,
         origin: call.origin(),
         ready_port_place,
+        unread_ports,
+        ports_fully_read,
     }))
 }
 
