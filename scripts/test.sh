@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of starflake: formatting, lints (native and wasm32), unit, golden and
-# end-to-end tests (real Nix, real Docker), the wasm32 build and the wasm module's tests.
+# end-to-end tests (real Nix, real Docker), the wasm32 build, the wasm module's tests and
+# the playground's browser tests.
 # Installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,6 @@ cargo test
 
 step "wasm module (pkg/): wasm-bindgen tests in Node, parity with the CLI, types"
 bash scripts/test-wasm.sh
+
+step "web playground: end-to-end tests in headless Chromium"
+bash scripts/test-web.sh

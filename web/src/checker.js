@@ -1,0 +1,88 @@
+// Runs checks in a module worker: one check at a time, the newest input wins, and a check that
+// outlives the hard stop gets its worker terminated and replaced.
+
+export const HARD_STOP_MS = Number(new URLSearchParams(location.search).get('hardStopMs')) || 3000;
+
+export class Checker {
+  /**
+   * onReady({version, rules, builtins}), onResult({analysis, ms, input}),
+   * onStopped({input, reason, message}), onBusy(bool)
+   */
+  constructor(handlers) {
+    this.handlers = handlers;
+    this.pending = null; // the newest input not yet sent
+    this.running = null; // {id, input, timer}
+    this.nextId = 1;
+    this.ready = false;
+    this.spawn();
+  }
+
+  spawn() {
+    this.ready = false;
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'starflake-checker' });
+    this.worker.onmessage = ({ data }) => this.receive(data);
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      const message = event.message || 'the checker worker failed';
+      // A worker that never got ready would fail again: report it instead of looping.
+      if (!this.ready) this.handlers.onStopped?.({ input: null, reason: 'fatal', message });
+      else this.restart('crashed', message);
+    };
+  }
+
+  /** Queues a check of {files, args}; a newer call replaces an older one still waiting. */
+  check(input) {
+    this.pending = input;
+    this.pump();
+  }
+
+  pump() {
+    if (!this.ready || this.running || !this.pending) return;
+    const input = this.pending;
+    this.pending = null;
+    const id = this.nextId++;
+    const timer = setTimeout(() => this.restart('timeout'), HARD_STOP_MS);
+    this.running = { id, input, timer };
+    this.handlers.onBusy?.(true);
+    this.worker.postMessage({ type: 'check', id, files: input.files, args: input.args });
+  }
+
+  receive(data) {
+    if (data.type === 'ready') {
+      this.ready = true;
+      this.handlers.onReady?.(data);
+      this.pump();
+      return;
+    }
+    if (data.type === 'fatal') {
+      this.handlers.onStopped?.({ input: null, reason: 'fatal', message: data.message });
+      return;
+    }
+    const running = this.running;
+    if (!running || running.id !== data.id) return;
+    clearTimeout(running.timer);
+    this.running = null;
+    if (data.type === 'result') {
+      this.handlers.onResult?.({ analysis: data.analysis, ms: data.ms, input: running.input });
+    } else if (data.trapped) {
+      this.running = running; // restart() reports it with its input
+      this.restart('crashed', data.message);
+      return;
+    } else {
+      this.handlers.onStopped?.({ input: running.input, reason: 'failed', message: data.message });
+    }
+    if (!this.pending) this.handlers.onBusy?.(false);
+    this.pump();
+  }
+
+  /** Hard stop: throw the worker away (with whatever it is stuck in) and start a fresh one. */
+  restart(reason, message = '') {
+    const running = this.running;
+    if (running) clearTimeout(running.timer);
+    this.running = null;
+    this.worker.terminate();
+    this.handlers.onStopped?.({ input: running?.input ?? null, reason, message });
+    this.handlers.onBusy?.(Boolean(this.pending));
+    this.spawn();
+  }
+}
