@@ -59,6 +59,8 @@ pub struct Settings {
     /// How long the Starlark evaluation may take (`--timeout`), counted from when it starts:
     /// finding Nix and Docker first must not eat into it.
     pub eval_timeout: Duration,
+    /// Whether `--system` was given: otherwise images are built for the Docker engine's system.
+    pub system_given: bool,
 }
 
 /// Runs `starflake build`; returns 0 when every image is in Docker, 1 when something failed,
@@ -139,7 +141,7 @@ async fn build(
             }
         }
     };
-    options.system = match choose_system(engine.as_ref(), &options.system, system_flag_given()) {
+    options.system = match choose_system(engine.as_ref(), &options.system, settings.system_given) {
         Ok((system, note)) => {
             if let Some(note) = note
                 && notes
@@ -215,51 +217,8 @@ async fn build(
         }
     }
 
-    let jobs = flags
-        .jobs
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let progress = Progress::new(&images, flags);
-    let context = Context {
-        engine,
-        cache: LoadCache::open_default(),
-        root: root.clone(),
-        cancel: CancellationToken::new(),
-        permits: Semaphore::new(jobs),
-        use_cache: !flags.no_cache,
-        progress,
-    };
     let started = Instant::now();
-    let results = {
-        let all = futures_util::future::join_all(
-            images
-                .iter()
-                .enumerate()
-                .map(|(index, (image, nix_build))| run_job(&context, index, image, nix_build)),
-        );
-        tokio::pin!(all);
-        let mut interrupted = false;
-        loop {
-            tokio::select! {
-                results = &mut all => break results,
-                signal = tokio::signal::ctrl_c(), if !interrupted => {
-                    if signal.is_ok() {
-                        interrupted = true;
-                        context.progress.note("interrupted: stopping the builds and loads…");
-                        context.cancel.cancel();
-                        // A second Ctrl-C leaves at once.
-                        tokio::spawn(async {
-                            if tokio::signal::ctrl_c().await.is_ok() {
-                                std::process::exit(i32::from(EXIT_INTERRUPTED));
-                            }
-                        });
-                    }
-                }
-            }
-        }
-    };
-    context.progress.clear();
-    let interrupted = context.cancel.is_cancelled();
+    let (results, interrupted) = build_all(&engine, &root, &images, flags).await;
 
     let reports: Vec<Report> = images
         .iter()
@@ -304,18 +263,111 @@ async fn build(
     if failed > 0 { 1 } else { 0 }
 }
 
-/// Whether `--system` was given on the command line (its default cannot be told apart from
-/// a value by the time the options arrive).
-fn system_flag_given() -> bool {
-    std::env::args_os().skip(1).any(|arg| {
-        let arg = arg.to_string_lossy();
-        arg == "--system" || arg.starts_with("--system=")
-    })
+/// Builds and loads every image, `--jobs` at a time; Ctrl-C cancels them. Returns the
+/// results in the order of `images`, and whether Ctrl-C came.
+async fn build_all(
+    engine: &Engine,
+    root: &Path,
+    images: &[(&Image, &NixBuild)],
+    flags: &BuildFlags,
+) -> (Vec<Result<Done, JobError>>, bool) {
+    let jobs = flags
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let progress = Progress::new(images, flags);
+    let context = Context {
+        engine: engine.clone(),
+        cache: LoadCache::open_default(),
+        root: root.to_path_buf(),
+        cancel: CancellationToken::new(),
+        permits: Semaphore::new(jobs),
+        use_cache: !flags.no_cache,
+        progress,
+    };
+    let results = {
+        let all = futures_util::future::join_all(
+            images
+                .iter()
+                .enumerate()
+                .map(|(index, (image, nix_build))| run_job(&context, index, image, nix_build)),
+        );
+        tokio::pin!(all);
+        let mut interrupted = false;
+        loop {
+            tokio::select! {
+                results = &mut all => break results,
+                signal = tokio::signal::ctrl_c(), if !interrupted => {
+                    if signal.is_ok() {
+                        interrupted = true;
+                        context.progress.note("interrupted: stopping the builds and loads…");
+                        context.cancel.cancel();
+                        // A second Ctrl-C leaves at once.
+                        tokio::spawn(async {
+                            if tokio::signal::ctrl_c().await.is_ok() {
+                                std::process::exit(i32::from(EXIT_INTERRUPTED));
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    };
+    context.progress.clear();
+    (results, context.cancel.is_cancelled())
+}
+
+/// An image of the plan as the build step of `starflake run` left it in Docker.
+#[derive(Clone, Debug)]
+pub(crate) struct BuiltImage {
+    /// `image_name` as the package wrote it.
+    pub name: String,
+    pub image_id: String,
+    pub store_path: String,
+}
+
+/// The build step of `starflake run`: builds and loads every NixBuildSpec image as
+/// `starflake build` does (the same progress on stderr), prints each failure. `Err` holds
+/// the exit code when an image failed (1) or Ctrl-C came (130).
+pub(crate) async fn build_for_run(
+    engine: &Engine,
+    root: &Path,
+    images: &[(&Image, &NixBuild)],
+    jobs: Option<u16>,
+) -> Result<Vec<BuiltImage>, u8> {
+    if images.is_empty() {
+        return Ok(Vec::new());
+    }
+    let flags = BuildFlags {
+        jobs,
+        ..BuildFlags::default()
+    };
+    let (results, interrupted) = build_all(engine, root, images, &flags).await;
+    if interrupted {
+        eprintln!("interrupted: nothing was started");
+        return Err(EXIT_INTERRUPTED);
+    }
+    let mut built = Vec::new();
+    let mut failed = false;
+    for ((image, nix_build), result) in images.iter().zip(&results) {
+        match result {
+            Ok(done) => built.push(BuiltImage {
+                name: image.name.clone(),
+                image_id: done.image_id.clone(),
+                store_path: done.store_path.clone(),
+            }),
+            Err(error) => {
+                failed = true;
+                eprint!("{}", render_failure(image, nix_build, error, root));
+            }
+        }
+    }
+    if failed { Err(1) } else { Ok(built) }
 }
 
 /// The system to build for: the engine's, unless `--system` says otherwise. Returns a note
 /// to print when the two differ or the engine's is unknown.
-fn choose_system(
+pub(crate) fn choose_system(
     engine: Option<&Engine>,
     given: &str,
     explicit: bool,

@@ -31,6 +31,13 @@ enum Command {
     Plan(CheckArgs),
     /// Build every NixBuildSpec image with Nix, load it into Docker and tag it `image_name`.
     Build(BuildArgs),
+    /// Build the images, then deploy the package into an enclave on the local Docker engine.
+    Run(RunArgs),
+    /// List, inspect or remove the enclaves `run` made.
+    Enclave {
+        #[command(subcommand)]
+        command: EnclaveCommand,
+    },
     /// List every rule with its code, severity and summary.
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
@@ -54,9 +61,10 @@ struct CheckArgs {
     /// A folder holding dependencies as `github.com/<org>/<repo>/...`.
     #[arg(long)]
     packages: Option<PathBuf>,
-    /// The Nix system to build images for.
-    #[arg(long, default_value = DEFAULT_SYSTEM)]
-    system: String,
+    /// The Nix system to build images for [default: x86_64-linux; for `build` and `run`, the
+    /// Docker engine's].
+    #[arg(long)]
+    system: Option<String>,
     /// The main file of the package.
     #[arg(long, default_value = "main.star")]
     main_file: String,
@@ -77,6 +85,35 @@ struct BuildArgs {
     check: CheckArgs,
     #[command(flatten)]
     build: super::build::BuildFlags,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    check: CheckArgs,
+    #[command(flatten)]
+    run: super::run::RunFlags,
+}
+
+#[derive(Subcommand)]
+enum EnclaveCommand {
+    /// List the enclaves: name, services, when it was created.
+    Ls {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Show an enclave's services: state, ports, image and its Nix store path.
+    Inspect {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Remove everything labelled with the enclave: containers, volumes, network, files.
+    Rm {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -106,15 +143,25 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => run_check(&args, true),
         Command::Build(args) => match options(&args.check) {
             Ok((source, options)) => {
-                let settings = super::build::Settings {
-                    color: color(args.check.color),
-                    json: matches!(args.check.format, Format::Json),
-                    eval_timeout: Duration::from_secs_f64(args.check.timeout.max(0.1)),
-                };
-                super::build::run(source, options, &args.build, settings)
+                super::build::run(source, options, &args.build, settings(&args.check))
             }
             Err(message) => usage_error(&message),
         },
+        Command::Run(args) => match options(&args.check) {
+            Ok((source, options)) => {
+                super::run::run(source, options, &args.run, settings(&args.check))
+            }
+            Err(message) => usage_error(&message),
+        },
+        Command::Enclave { command } => {
+            use super::run::EnclaveCommand as Do;
+            let (command, format) = match command {
+                EnclaveCommand::Ls { format } => (Do::List, format),
+                EnclaveCommand::Inspect { name, format } => (Do::Inspect(name), format),
+                EnclaveCommand::Rm { name, format } => (Do::Remove(name), format),
+            };
+            super::run::enclave_command(command, matches!(format, Format::Json))
+        }
         Command::Rules { format } => {
             print!("{}", render_rules(format));
             ExitCode::SUCCESS
@@ -125,6 +172,16 @@ pub fn main() -> ExitCode {
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
+}
+
+/// The settings `build` and `run` share with `check`.
+fn settings(args: &CheckArgs) -> super::build::Settings {
+    super::build::Settings {
+        color: color(args.color),
+        json: matches!(args.format, Format::Json),
+        eval_timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+        system_given: args.system.is_some(),
+    }
 }
 
 /// Reads the options shared by every command that checks a package.
@@ -161,7 +218,10 @@ fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
         main_file: crate::source::normalize(&args.main_file),
         main_function: args.main_function_name.clone(),
         args: args_input,
-        system: args.system.clone(),
+        system: args
+            .system
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SYSTEM.to_owned()),
         packages_dir,
         interrupt: Some(Box::new(move || Instant::now() > deadline)),
     };

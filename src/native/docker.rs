@@ -58,9 +58,9 @@ pub enum ConnectError {
     BadHost { host: String, reason: String },
     #[error(
         "cannot reach the Docker engine at {host}: {reason}\n  \
-         `starflake build` loads every image into Docker: start dockerd (in a starflake checkout, \
+         `starflake build`, `run` and `enclave` need it: start dockerd (in a starflake checkout, \
          `scripts/setup-native.sh` starts it), or point DOCKER_HOST at a running engine; \
-         `--dry-run` only prints the commands"
+         `starflake build --dry-run` only prints the commands"
     )]
     Unreachable { host: String, reason: String },
 }
@@ -372,7 +372,7 @@ fn host_from_env() -> Option<String> {
 }
 
 /// The message of an error and its sources, joined.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -458,6 +458,11 @@ impl Engine {
             os_type: info.os_type.unwrap_or_default(),
             architecture: info.architecture.unwrap_or_default(),
         })
+    }
+
+    /// The Docker API client (for `starflake run`).
+    pub(crate) fn client(&self) -> &Docker {
+        &self.client
     }
 
     /// The key of this engine in the load cache.

@@ -5,5 +5,6 @@ pub mod cli;
 pub mod docker;
 mod fs_source;
 pub mod nix;
+pub mod run;
 
 pub use fs_source::FsSource;

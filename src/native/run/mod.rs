@@ -1,0 +1,1015 @@
+//! `starflake run`: check the package, build its Nix images (as `starflake build`), then
+//! execute the plan in order on the local Docker engine, in an enclave: a network, the
+//! service containers and volumes, all labelled with the enclave, and a state folder for
+//! files artifacts. `starflake enclave ls|inspect|rm` look at and remove enclaves.
+//!
+//! Re-runs change only what changed: every service container carries a hash of its resolved
+//! config, image ID and mounted files; an equal hash leaves the container alone.
+
+mod artifacts;
+pub mod enclave;
+mod executor;
+mod http;
+mod resolve;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::FsSource;
+use super::build::{self, Settings};
+use super::docker::{self, Engine};
+use crate::check::{CheckOptions, check};
+use crate::plan::{
+    FilesMount, Image, ImageSource, Instruction, Location, NixBuild, Plan, Recipe, ServiceConfig,
+    Step,
+};
+use executor::{Executor, Failure, ImageInfo, Status};
+
+pub use enclave::EnclaveCommand;
+
+/// Exit code after Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// The options of `starflake run` beyond those of `check`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RunFlags {
+    /// The enclave to deploy into [default: the last part of the package name].
+    #[arg(long)]
+    pub enclave: Option<String>,
+    /// Remove what this run created when an instruction fails or on Ctrl-C
+    /// [default: on for a new enclave, off for an existing one].
+    #[arg(long, overrides_with = "no_rollback")]
+    pub rollback: bool,
+    /// Keep what a failed run created, to look at it.
+    #[arg(long, overrides_with = "rollback")]
+    pub no_rollback: bool,
+    /// Build at most this many images at once [default: the number of CPUs].
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        })
+}
+
+/// Runs `starflake run`: 0 when every instruction ran, 1 on a failure, 130 after Ctrl-C.
+pub fn run(
+    source: FsSource,
+    options: CheckOptions,
+    flags: &RunFlags,
+    settings: Settings,
+) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let code = runtime.block_on(deploy(source, options, flags, settings));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    ExitCode::from(code)
+}
+
+/// Runs `starflake enclave ...`.
+pub fn enclave_command(command: EnclaveCommand, json: bool) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let code = runtime.block_on(enclave::command(command, json));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    ExitCode::from(code)
+}
+
+async fn deploy(
+    source: FsSource,
+    mut options: CheckOptions,
+    flags: &RunFlags,
+    settings: Settings,
+) -> u8 {
+    let root = match std::path::absolute(source.root()) {
+        Ok(root) => root,
+        Err(error) => {
+            eprintln!(
+                "error: cannot resolve `{}`: {error}",
+                source.root().display()
+            );
+            return 2;
+        }
+    };
+    if let Some(name) = &flags.enclave
+        && let Err(message) = enclave::check_name(name)
+    {
+        eprintln!("error: {message}");
+        return 2;
+    }
+    let engine = match Engine::connect().await {
+        Ok(engine) => engine,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 1;
+        }
+    };
+    options.system =
+        match build::choose_system(Some(&engine), &options.system, settings.system_given) {
+            Ok((system, note)) => {
+                if let Some(note) = note {
+                    eprintln!("{note}");
+                }
+                system
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return 1;
+            }
+        };
+    if options.interrupt.is_some() {
+        let deadline = Instant::now() + settings.eval_timeout;
+        options.interrupt = Some(Box::new(move || Instant::now() > deadline));
+    }
+
+    // 1. check
+    let result = check(&source, &options);
+    if result.has_errors() {
+        eprint!("{}", result.render_human(settings.color));
+        let count = result.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprintln!(
+            "error: the package has {count} error{}; nothing was started",
+            if count == 1 { "" } else { "s" }
+        );
+        return 1;
+    }
+    if !result.diagnostics.is_empty() {
+        eprint!("{}", result.render_human(settings.color));
+    }
+    let plan = result.plan;
+    let enclave_name = flags
+        .enclave
+        .clone()
+        .unwrap_or_else(|| enclave::default_name(&plan.package));
+
+    // 2. everything that cannot run here, before anything starts
+    let (problems, warnings) = preflight(&plan);
+    for warning in &warnings {
+        eprintln!("{warning}");
+    }
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        eprintln!(
+            "error: {} instruction{} cannot run here; nothing was started",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
+        return 1;
+    }
+
+    // 3. images: the ones from elsewhere must be here already; then build the Nix ones
+    let used = used_images(&plan);
+    let mut images: BTreeMap<String, ImageInfo> = BTreeMap::new();
+    let mut nix_images: Vec<(&Image, &NixBuild)> = Vec::new();
+    let mut missing = Vec::new();
+    for image in plan
+        .images
+        .iter()
+        .filter(|image| used.contains(&image.name))
+    {
+        if let ImageSource::Nix(nix_build) = &image.source {
+            nix_images.push((image, nix_build));
+            continue;
+        }
+        let reference = docker::full_reference(&image.name);
+        match engine.image_id(&reference).await {
+            Ok(Some(id)) => {
+                images.insert(
+                    image.name.clone(),
+                    ImageInfo {
+                        reference,
+                        id,
+                        store_path: None,
+                    },
+                );
+            }
+            Ok(None) => missing.push(missing_image(image)),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 1;
+            }
+        }
+    }
+    if !missing.is_empty() {
+        for message in &missing {
+            eprintln!("{message}");
+        }
+        eprintln!("error: images are missing; nothing was started");
+        return 1;
+    }
+    if !nix_images.is_empty() {
+        if let Err(error) = super::nix::detect("nix").await {
+            eprintln!("error: {error}");
+            return 1;
+        }
+        eprintln!(
+            "building {} image{} with Nix",
+            nix_images.len(),
+            if nix_images.len() == 1 { "" } else { "s" }
+        );
+    }
+    let mut flake_dirs = std::collections::BTreeSet::new();
+    for (_, nix_build) in &nix_images {
+        if flake_dirs.insert(nix_build.flake_dir.clone()) {
+            for warning in build::git_warnings(&root, &nix_build.flake_dir) {
+                eprintln!("{warning}");
+            }
+        }
+    }
+    let built = match build::build_for_run(&engine, &root, &nix_images, flags.jobs).await {
+        Ok(built) => built,
+        Err(code) => {
+            if code != EXIT_INTERRUPTED {
+                eprintln!("error: an image failed to build; nothing was started");
+            }
+            return code;
+        }
+    };
+    for image in built {
+        images.insert(
+            image.name.clone(),
+            ImageInfo {
+                reference: docker::full_reference(&image.name),
+                id: image.image_id,
+                store_path: Some(image.store_path),
+            },
+        );
+    }
+
+    // 4. the enclave
+    let docker = engine.client();
+    let network = match enclave::find_network(docker, &enclave_name).await {
+        Ok(network) => network,
+        Err(error) => {
+            eprintln!(
+                "error: {}",
+                enclave::describe("cannot list networks", &engine.host, &error)
+            );
+            return 1;
+        }
+    };
+    if let Some(network) = &network {
+        let package = network
+            .labels
+            .get(enclave::LABEL_PACKAGE)
+            .cloned()
+            .unwrap_or_default();
+        if package != plan.package {
+            eprintln!(
+                "error: enclave {enclave_name} holds package {package}, not {}; give another `--enclave`, or remove it with `starflake enclave rm {enclave_name}`",
+                plan.package
+            );
+            return 1;
+        }
+    }
+    let new_enclave = network.is_none();
+    let rollback = if flags.rollback {
+        true
+    } else if flags.no_rollback {
+        false
+    } else {
+        new_enclave
+    };
+    let network = match network {
+        Some(network) => network,
+        None => match enclave::create_network(docker, &enclave_name, &plan.package).await {
+            Ok(network) => network,
+            Err(error) => {
+                eprintln!(
+                    "error: {}",
+                    enclave::describe(
+                        &format!(
+                            "cannot create network {}",
+                            enclave::network_name(&enclave_name)
+                        ),
+                        &engine.host,
+                        &error
+                    )
+                );
+                return 1;
+            }
+        },
+    };
+    let state = enclave::state_dir(&enclave_name);
+    let artifacts = match artifacts::Artifacts::open(state.join("artifacts")) {
+        Ok(artifacts) => artifacts,
+        Err(error) => {
+            eprintln!("error: cannot prepare {}: {error}", state.display());
+            if new_enclave {
+                let _ = enclave::remove_enclave(docker, &engine.host, &enclave_name).await;
+            }
+            return 1;
+        }
+    };
+    eprintln!(
+        "{} enclave {enclave_name} (network {}), {} step{}",
+        if new_enclave { "new" } else { "existing" },
+        network.name,
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" }
+    );
+
+    let run_id = format!("{:x}{:x}", enclave::now_seconds(), std::process::id());
+    let mut executor = Executor {
+        docker,
+        host: engine.host.clone(),
+        enclave: enclave_name.clone(),
+        package: plan.package.clone(),
+        network: network.name.clone(),
+        run_id: run_id.clone(),
+        root: root.clone(),
+        state: state.clone(),
+        images,
+        results: resolve::Results::default(),
+        artifacts,
+        services: BTreeMap::new(),
+        new_mount_dirs: Vec::new(),
+        prints: Vec::new(),
+    };
+
+    // 5. the steps, in order; Ctrl-C stops between (and inside) them
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(EXIT_INTERRUPTED));
+                }
+            }
+        });
+    }
+    let total = plan.steps.len();
+    let mut failed: Option<(usize, Failure)> = None;
+    let mut interrupted = false;
+    for (index, step) in plan.steps.iter().enumerate() {
+        let number = index + 1;
+        eprintln!(
+            "[{number}/{total}] {}  ({})",
+            step_title(step),
+            short_at(&step.at)
+        );
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            outcome = executor.execute(number as u64, step) => outcome,
+            () = cancel.cancelled() => {
+                interrupted = true;
+                break;
+            }
+        };
+        match outcome {
+            Ok(summary) => {
+                let elapsed = started.elapsed();
+                let time = if elapsed >= Duration::from_millis(100) {
+                    format!(" ({:.1}s)", elapsed.as_secs_f64())
+                } else {
+                    String::new()
+                };
+                if matches!(step.instruction, Instruction::Print { .. }) {
+                    for line in summary.lines() {
+                        eprintln!("      > {line}");
+                    }
+                } else {
+                    eprintln!("      {summary}{time}");
+                }
+            }
+            Err(failure) => {
+                failed = Some((index, failure));
+                break;
+            }
+        }
+    }
+
+    // 6. faults and rollback
+    let mut rolled_back = None;
+    if let Some((index, failure)) = &failed {
+        let step = &plan.steps[*index];
+        eprintln!(
+            "error: {} at {} failed: {}",
+            instruction_name(&step.instruction),
+            step.at,
+            failure.message
+        );
+        for line in &failure.details {
+            eprintln!("  {line}");
+        }
+    }
+    if interrupted {
+        eprintln!("interrupted");
+    }
+    if (failed.is_some() || interrupted) && rollback {
+        let removed = roll_back(&executor, new_enclave).await;
+        match &removed {
+            Ok(text) => eprintln!("rolled back: {text}"),
+            Err(message) => eprintln!(
+                "error: the rollback failed: {message}\n  `starflake enclave rm {enclave_name}` removes the enclave once Docker answers again"
+            ),
+        }
+        rolled_back = Some(removed.is_ok());
+    } else if failed.is_some() || interrupted {
+        eprintln!(
+            "kept what the run created (no rollback); `starflake enclave inspect {enclave_name}` shows it, `starflake enclave rm {enclave_name}` removes it"
+        );
+    }
+
+    // Services of earlier runs that this plan does not mention stay as they are.
+    let mut kept = Vec::new();
+    if failed.is_none() && !interrupted {
+        for summary in enclave::containers(docker, &enclave_name)
+            .await
+            .unwrap_or_default()
+        {
+            let service = summary
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get(enclave::LABEL_SERVICE).cloned());
+            if let (Some(service), Some(id)) = (service, summary.id)
+                && !executor.services.contains_key(&service)
+                && let Ok(container) = docker.inspect_container(&id, None).await
+            {
+                kept.push(ServiceReport {
+                    name: service,
+                    status: "kept".to_owned(),
+                    view: enclave::service_view(&container, &network.name),
+                });
+            }
+        }
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    // 7. the summary
+    let output = plan.output.as_ref().map(|output| {
+        executor
+            .results
+            .resolve_value(output)
+            .unwrap_or_else(|_| output.clone())
+    });
+    let report = Report {
+        enclave: enclave_name.clone(),
+        package: plan.package.clone(),
+        network: network.name.clone(),
+        new_enclave,
+        status: if interrupted {
+            "interrupted"
+        } else if failed.is_some() {
+            "failed"
+        } else {
+            "ok"
+        },
+        services: executor
+            .services
+            .iter()
+            .map(|(name, service)| ServiceReport {
+                name: name.clone(),
+                status: if rolled_back == Some(true)
+                    && (new_enclave
+                        || matches!(service.status, Status::Created | Status::Recreated))
+                {
+                    "rolled_back".to_owned()
+                } else {
+                    service.status.word().to_owned()
+                },
+                view: service.view.clone(),
+            })
+            .chain(kept)
+            .collect(),
+        prints: executor.prints.clone(),
+        output,
+        error: failed.as_ref().map(|(index, failure)| ErrorReport {
+            instruction: instruction_name(&plan.steps[*index].instruction),
+            at: plan.steps[*index].at.to_string(),
+            message: failure.message.clone(),
+            details: failure.details.clone(),
+        }),
+        rolled_back: rolled_back.unwrap_or(false),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if settings.json {
+        let _ = writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else if failed.is_none() && !interrupted {
+        let _ = write!(stdout, "{}", render_summary(&report));
+    }
+    if interrupted {
+        EXIT_INTERRUPTED
+    } else if failed.is_some() {
+        1
+    } else {
+        0
+    }
+}
+
+/// Removes what this run created: the whole enclave when it is new, else the containers
+/// and volumes labelled with this run and the mount folders it made.
+async fn roll_back(executor: &Executor<'_>, new_enclave: bool) -> Result<String, String> {
+    let docker = executor.docker;
+    if new_enclave {
+        let removed = enclave::remove_enclave(docker, &executor.host, &executor.enclave).await?;
+        return Ok(format!(
+            "removed {} container{}, {} volume{} and network {}",
+            removed.containers.len(),
+            if removed.containers.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            removed.volumes.len(),
+            if removed.volumes.len() == 1 { "" } else { "s" },
+            removed.networks.join(", ")
+        ));
+    }
+    let run_label = |labels: Option<&std::collections::HashMap<String, String>>| {
+        labels.and_then(|labels| labels.get("starflake.run")) == Some(&executor.run_id)
+    };
+    let mut containers = 0;
+    for container in enclave::containers(docker, &executor.enclave)
+        .await
+        .map_err(|error| enclave::describe("cannot list containers", &executor.host, &error))?
+    {
+        if run_label(container.labels.as_ref())
+            && let Some(id) = container.id
+        {
+            enclave::remove_container(docker, &id)
+                .await
+                .map_err(|error| {
+                    enclave::describe("cannot remove a container", &executor.host, &error)
+                })?;
+            containers += 1;
+        }
+    }
+    let mut volumes = 0;
+    let list = docker
+        .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
+        .await
+        .map_err(|error| enclave::describe("cannot list volumes", &executor.host, &error))?;
+    for volume in list.volumes.unwrap_or_default() {
+        if volume.labels.get(enclave::LABEL_ENCLAVE) == Some(&executor.enclave)
+            && run_label(Some(&volume.labels))
+        {
+            enclave::remove_volume(docker, &volume.name)
+                .await
+                .map_err(|error| {
+                    enclave::describe("cannot remove a volume", &executor.host, &error)
+                })?;
+            volumes += 1;
+        }
+    }
+    for dir in &executor.new_mount_dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(format!(
+        "removed {containers} container{} and {volumes} volume{} this run created (services it replaced are not restored)",
+        if containers == 1 { "" } else { "s" },
+        if volumes == 1 { "" } else { "s" }
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// checks before anything starts
+
+/// The image names the steps start containers from.
+fn used_images(plan: &Plan) -> std::collections::BTreeSet<String> {
+    plan.steps
+        .iter()
+        .filter_map(|step| match &step.instruction {
+            Instruction::AddService { config, .. } | Instruction::SetService { config, .. } => {
+                Some(config.image.clone())
+            }
+            Instruction::RunSh { image, .. } | Instruction::RunPython { image, .. } => {
+                Some(image.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn missing_image(image: &Image) -> String {
+    let how = match &image.source {
+        ImageSource::Dockerfile { dockerfile, .. } => format!(
+            "it is an ImageBuildSpec ({dockerfile}), which `starflake run` does not build; build it with `docker build -t {} ...`",
+            image.name
+        ),
+        _ => format!(
+            "starflake run never pulls (no registry is used); `docker pull {}` or `docker load` it first",
+            image.name
+        ),
+    };
+    format!(
+        "error: image `{}` ({}) is not in the Docker engine: {how}",
+        image.name, image.defined_at
+    )
+}
+
+/// Errors (instructions that cannot run here) and warnings (arguments ignored here).
+fn preflight(plan: &Plan) -> (Vec<String>, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    for (index, step) in plan.steps.iter().enumerate() {
+        let number = (index + 1) as u64;
+        let name = instruction_name(&step.instruction);
+        let mut error = |message: String| {
+            errors.push(format!(
+                "error: {name} at {} cannot run here: {message}",
+                step.at
+            ));
+        };
+        let mut warn = |message: String| {
+            warnings.push(format!("warning: {name} at {}: {message}", step.at));
+        };
+        // Future references must point at earlier steps.
+        let json = serde_json::to_value(&step.instruction).unwrap_or(Value::Null);
+        let mut references = Vec::new();
+        resolve::references_in_value(&json, &mut references);
+        for reference in references {
+            if reference.step >= resolve::NO_STEP {
+                error(format!(
+                    "it uses `{}` of a value no step of this run produces (e.g. a service from an earlier run)",
+                    reference.field
+                ));
+            } else if reference.step >= number {
+                error(format!(
+                    "it uses `{}` of step {}, which runs later",
+                    reference.field, reference.step
+                ));
+            }
+        }
+        match &step.instruction {
+            Instruction::AddService { config, .. } | Instruction::SetService { config, .. } => {
+                check_service(config, &mut error, &mut warn);
+            }
+            Instruction::Exec { recipe, .. } | Instruction::Request { recipe, .. } => {
+                check_recipe(recipe, &mut error);
+            }
+            Instruction::Wait {
+                service_name,
+                recipe,
+                interval,
+                timeout,
+                ..
+            } => {
+                if service_name.is_none() {
+                    error("`wait` needs `service_name` here".to_owned());
+                }
+                check_recipe(recipe, &mut error);
+                for duration in [interval, timeout] {
+                    if let Err(message) = resolve::parse_duration(duration) {
+                        error(message);
+                    }
+                }
+            }
+            Instruction::UploadFiles {
+                src, path: None, ..
+            } => {
+                error(format!(
+                    "`{src}` is not a file of this package; starflake uploads local files only"
+                ));
+            }
+            Instruction::RenderTemplates { config, .. } => {
+                for (destination, template) in config {
+                    if let Err(message) = resolve::check_template(&template.template) {
+                        error(format!("the template for `{destination}`: {message}"));
+                    }
+                }
+            }
+            Instruction::RunSh { files, wait, .. } => {
+                check_files(files, &mut error);
+                if let Some(wait) = wait
+                    && let Err(message) = resolve::parse_duration(wait)
+                {
+                    error(message);
+                }
+            }
+            Instruction::RunPython {
+                packages,
+                files,
+                wait,
+                ..
+            } => {
+                if !packages.is_empty() {
+                    error(format!(
+                        "installing packages ({}) needs a package index, which starflake run does not use; put them in the image",
+                        packages.join(", ")
+                    ));
+                }
+                check_files(files, &mut error);
+                if let Some(wait) = wait
+                    && let Err(message) = resolve::parse_duration(wait)
+                {
+                    error(message);
+                }
+            }
+            _ => {}
+        }
+    }
+    (errors, warnings)
+}
+
+fn check_service(
+    config: &ServiceConfig,
+    error: &mut impl FnMut(String),
+    warn: &mut impl FnMut(String),
+) {
+    if config.gpu.is_some() {
+        error("`gpu` is not supported by starflake run".to_owned());
+    }
+    if config.privileged == Some(true) {
+        error("`privileged` containers are not started by starflake run".to_owned());
+    }
+    if config.host_pid_namespace == Some(true) {
+        error("`host_pid_namespace` is not supported by starflake run".to_owned());
+    }
+    if !config.bind_mounts.is_empty() {
+        error("`bind_mounts` are not supported by starflake run".to_owned());
+    }
+    if !config.files_to_be_moved.is_empty() {
+        error("`files_to_be_moved` is not supported by starflake run".to_owned());
+    }
+    let placeholder = config
+        .private_ip_address_placeholder
+        .as_deref()
+        .unwrap_or("KURTOSIS_IP_ADDR_PLACEHOLDER");
+    let uses_placeholder = config
+        .cmd
+        .iter()
+        .chain(&config.entrypoint)
+        .chain(config.env_vars.values())
+        .any(|text| text.contains(placeholder));
+    if uses_placeholder {
+        error(format!(
+            "the private IP placeholder `{placeholder}` is not replaced by starflake run; use the service's hostname"
+        ));
+    }
+    for (id, port) in &config.ports {
+        if let Some(wait) = &port.wait
+            && let Err(message) = resolve::parse_duration(wait)
+        {
+            error(format!("port `{id}`: {message}"));
+        }
+    }
+    for id in config.public_ports.keys() {
+        if !config.ports.contains_key(id) {
+            error(format!("public port `{id}` is not in `ports`"));
+        }
+    }
+    if let Some(condition) = &config.ready_conditions {
+        check_recipe(&condition.recipe, error);
+        for duration in [&condition.interval, &condition.timeout] {
+            if let Err(message) = resolve::parse_duration(duration) {
+                error(format!("ready condition: {message}"));
+            }
+        }
+    }
+    check_files(&config.files, error);
+    if !config.node_selectors.is_empty() || !config.tolerations.is_empty() {
+        warn("`node_selectors` and `tolerations` apply to Kubernetes only; ignored".to_owned());
+    }
+    if config.min_cpu.is_some() || config.min_memory.is_some() {
+        warn("`min_cpu` and `min_memory` apply to Kubernetes only; ignored".to_owned());
+    }
+}
+
+fn check_files(files: &BTreeMap<String, FilesMount>, error: &mut impl FnMut(String)) {
+    for (path, mount) in files {
+        if let FilesMount::Directory {
+            artifact_names,
+            persistent_key: None,
+            ..
+        } = mount
+            && artifact_names.is_empty()
+        {
+            error(format!("`files` entry `{path}` mounts nothing"));
+        }
+    }
+}
+
+fn check_recipe(recipe: &Recipe, error: &mut impl FnMut(String)) {
+    let extract = match recipe {
+        Recipe::Exec { extract, .. }
+        | Recipe::GetHttp { extract, .. }
+        | Recipe::PostHttp { extract, .. } => extract,
+    };
+    for (key, query) in extract {
+        if let Err(message) = resolve::jq(query, &Value::Null) {
+            error(format!("extract `{key}`: {message}"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// output
+
+fn instruction_name(instruction: &Instruction) -> String {
+    serde_json::to_value(instruction)
+        .ok()
+        .and_then(|json| json.get("instruction")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "instruction".to_owned())
+}
+
+/// `add_service web`, `exec db`, `print`.
+fn step_title(step: &Step) -> String {
+    let json = serde_json::to_value(&step.instruction).unwrap_or(Value::Null);
+    let name = instruction_name(&step.instruction);
+    let subject = ["name", "service_name"]
+        .iter()
+        .find_map(|key| json.get(*key).and_then(Value::as_str));
+    match subject {
+        Some(subject) => format!("{name} {subject}"),
+        None => name,
+    }
+}
+
+fn short_at(at: &Location) -> String {
+    format!("{}:{}", at.file, at.line)
+}
+
+#[derive(Serialize)]
+struct Report {
+    enclave: String,
+    package: String,
+    network: String,
+    new_enclave: bool,
+    status: &'static str,
+    services: Vec<ServiceReport>,
+    prints: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorReport>,
+    rolled_back: bool,
+}
+
+#[derive(Serialize)]
+struct ServiceReport {
+    name: String,
+    status: String,
+    #[serde(flatten)]
+    view: enclave::ServiceView,
+}
+
+#[derive(Serialize)]
+struct ErrorReport {
+    instruction: String,
+    at: String,
+    message: String,
+    details: Vec<String>,
+}
+
+fn render_summary(report: &Report) -> String {
+    let mut rows = vec![vec![
+        "SERVICE".to_owned(),
+        "STATUS".to_owned(),
+        "PORTS".to_owned(),
+        "URL".to_owned(),
+    ]];
+    for service in &report.services {
+        let mut first = true;
+        let name = |first: bool| {
+            if first {
+                service.name.clone()
+            } else {
+                String::new()
+            }
+        };
+        for port in &service.view.ports {
+            rows.push(vec![
+                name(first),
+                if first {
+                    service.status.clone()
+                } else {
+                    String::new()
+                },
+                port.mapping(),
+                port.url.clone().unwrap_or_default(),
+            ]);
+            first = false;
+        }
+        if first {
+            rows.push(vec![
+                name(true),
+                service.status.clone(),
+                "-".to_owned(),
+                String::new(),
+            ]);
+        }
+    }
+    let mut out = format!(
+        "enclave {} ({} service{}, network {})\n",
+        report.enclave,
+        report.services.len(),
+        if report.services.len() == 1 { "" } else { "s" },
+        report.network
+    );
+    if !report.services.is_empty() {
+        out.push_str(&enclave::table(&rows));
+    }
+    if let Some(output) = &report.output
+        && !output.is_null()
+    {
+        out.push_str(&format!(
+            "output: {}\n",
+            serde_json::to_string(output).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(line: u32, instruction: Instruction) -> Step {
+        Step {
+            at: Location {
+                file: "main.star".to_owned(),
+                line,
+                column: 5,
+            },
+            description: None,
+            instruction,
+        }
+    }
+
+    #[test]
+    fn preflight_names_what_cannot_run_and_where() {
+        let later = "{{kurtosis:00000000000000000000000000000002:ip_address.runtime_value}}";
+        let plan = Plan {
+            package: "github.com/x/y".to_owned(),
+            steps: vec![
+                step(
+                    3,
+                    Instruction::AddService {
+                        name: "a".to_owned(),
+                        config: ServiceConfig {
+                            image: "img".to_owned(),
+                            privileged: Some(true),
+                            env_vars: BTreeMap::from([("PEER".to_owned(), later.to_owned())]),
+                            ..ServiceConfig::default()
+                        },
+                        force_update: false,
+                    },
+                ),
+                step(
+                    9,
+                    Instruction::RunPython {
+                        run: "print(1)".to_owned(),
+                        image: "python:3.11-alpine".to_owned(),
+                        args: Vec::new(),
+                        packages: vec!["requests".to_owned()],
+                        files: BTreeMap::new(),
+                        store: Vec::new(),
+                        wait: Some("180s".to_owned()),
+                    },
+                ),
+                step(
+                    12,
+                    Instruction::Print {
+                        msg: "ok".to_owned(),
+                    },
+                ),
+            ],
+            ..Plan::default()
+        };
+        let (errors, warnings) = preflight(&plan);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(errors[0].starts_with("error: add_service at main.star:3:5 cannot run here:"));
+        assert!(errors[0].contains("step 2, which runs later"));
+        assert!(errors[1].contains("`privileged`"));
+        assert!(errors[2].starts_with("error: run_python at main.star:9:5"));
+        assert!(errors[2].contains("requests"));
+    }
+
+    #[test]
+    fn titles() {
+        let add = step(
+            1,
+            Instruction::StopService {
+                name: "web".to_owned(),
+            },
+        );
+        assert_eq!(step_title(&add), "stop_service web");
+        assert_eq!(short_at(&add.at), "main.star:1");
+    }
+}
