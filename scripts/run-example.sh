@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up this machine, then runs starflake's main job on the bundled example: check the
-# package, preview its plan, build its image with Nix and load it into Docker.
+# package, preview its plan, then `run` it: build its image with Nix, load it into Docker
+# and deploy it; the last lines say where the service answers.
+# `target/release/starflake enclave rm hello-nix` removes what it deployed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 example=examples/hello-nix
@@ -18,5 +20,5 @@ step "starflake check $example"
 "$starflake" check "$example"
 step "starflake plan $example"
 "$starflake" plan "$example"
-step "starflake build $example"
-"$starflake" build "$example"
+step "starflake run $example"
+"$starflake" run "$example"
