@@ -9,6 +9,9 @@
 //! case (default 3; the median is shown). Only `cargo bench` runs it; as a test it does
 //! nothing.
 
+#[path = "../tests/common/files.rs"]
+mod files;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -337,27 +340,7 @@ fn require_tools() {
 
 /// A copy of `tests/fixtures/build/bench` with the flake library and busybox added.
 fn prepare(package: &Path) {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build");
     let _ = std::fs::remove_dir_all(package);
-    copy_tree(&fixtures.join("bench"), package);
-    let flake = package.join("nix");
-    for entry in std::fs::read_dir(fixtures.join("lib")).unwrap().flatten() {
-        let text = std::fs::read_to_string(entry.path()).unwrap();
-        std::fs::write(flake.join(entry.file_name()), text).unwrap();
-    }
-    std::fs::create_dir_all(flake.join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", flake.join("bin/busybox")).unwrap();
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            std::fs::write(&target, text.replace("@ID@", ID)).unwrap();
-        }
-    }
+    files::copy_tree(&files::fixtures("build").join("bench"), package, ID);
+    files::add_flake_library(package, "build", ID);
 }

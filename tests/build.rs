@@ -4,121 +4,75 @@
 //! adds the shared flake library (`tests/fixtures/build/lib/`) and the host's static busybox
 //! (`/bin/busybox`, never committed) to its flake folder, and replaces `@ID@` with the test's
 //! own name so that no two tests share a store path, an image or a tag (and `@RUN@` with a
-//! value unique to the run, where a test needs Nix to really build). Every test removes its
-//! images, containers and folders, also when it fails.
+//! value unique to the run, where a test needs Nix to really build); see `tests/common/`.
+//! Every test removes its images, containers and folders, also when it fails.
 //!
 //! Nothing is skipped: without Nix, Docker or busybox the tests fail and say to run
 //! `scripts/setup-native.sh`.
 #![cfg(feature = "native")]
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptions, RemoveImageOptionsBuilder,
-    StartContainerOptions, WaitContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptions, StartContainerOptions,
+    WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
-const STARFLAKE: &str = env!("CARGO_BIN_EXE_starflake");
+use common::{Cleanup, Package, Run, STARFLAKE, block_on, docker, require_tools};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build")
-}
+/// A temporary copy of one build fixture (see `Images` for its clean-up).
+type Fixture = common::Fixture<Images>;
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
-}
+/// The clean-up of a build test: every image whose name holds the test's ID, and their
+/// containers.
+struct Images;
 
-fn docker() -> Docker {
-    Docker::connect_with_defaults().expect("a Docker client")
-}
-
-/// Nix, Docker and busybox must be there; the tests fail (never skip) when they are not.
-fn require_tools() {
-    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = CHECKED.get_or_init(|| {
-        let nix = Command::new("nix")
-            .arg("--version")
-            .output()
-            .map_err(|error| format!("`nix --version` cannot run: {error}"))?;
-        if !nix.status.success() {
-            return Err("`nix --version` failed".to_owned());
-        }
-        if !Path::new("/bin/busybox").is_file() {
-            return Err("/bin/busybox (busybox-static) is missing".to_owned());
-        }
-        block_on(async {
+impl Cleanup for Images {
+    fn clean(&self, package: &Package) {
+        let id = package.id.clone();
+        block_on(async move {
             let docker = docker();
-            tokio::time::timeout(Duration::from_secs(10), docker.ping())
+            let containers = docker
+                .list_containers(Some(
+                    ListContainersOptionsBuilder::default().all(true).build(),
+                ))
                 .await
-                .map_err(|_| "the Docker engine does not answer".to_owned())?
-                .map_err(|error| format!("the Docker engine is not reachable: {error}"))
-        })?;
-        Ok(())
-    });
-    if let Err(problem) = result {
-        panic!(
-            "the `starflake build` tests need Nix, a running Docker engine and busybox-static: {problem}. \
-             Run `scripts/setup-native.sh` (as root) first."
-        );
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|container| {
+                    let names = container.names.as_deref().unwrap_or_default();
+                    names.iter().any(|name| name.contains(&id))
+                })
+                .filter_map(|container| container.id);
+            common::remove_containers(&docker, containers).await;
+            for pattern in [
+                format!("starflake-test/{id}*"),
+                format!("starflake-baked/{id}*"),
+            ] {
+                for image in common::images_matching(&docker, &pattern).await {
+                    common::remove_image(&docker, &image.id).await;
+                }
+            }
+        });
     }
-}
-
-/// A temporary copy of one fixture package, cleaned up on drop.
-struct Fixture {
-    id: String,
-    dir: PathBuf,
-    cache: PathBuf,
 }
 
 impl Fixture {
     fn new(case: &str, id: &str) -> Fixture {
-        require_tools();
-        let base = std::env::temp_dir().join("starflake-build-tests");
-        let dir = base.join(id);
-        let cache = base.join(format!("{id}-cache"));
-        let _ = std::fs::remove_dir_all(&dir);
-        let _ = std::fs::remove_dir_all(&cache);
-        copy_tree(&fixtures().join(case), &dir, id);
-        let flake_dir = dir.join("nix");
-        for entry in std::fs::read_dir(fixtures().join("lib")).unwrap() {
-            let entry = entry.unwrap();
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            std::fs::write(flake_dir.join(entry.file_name()), text).unwrap();
-        }
-        std::fs::create_dir_all(flake_dir.join("bin")).unwrap();
-        std::fs::copy("/bin/busybox", flake_dir.join("bin/busybox")).unwrap();
-        let fixture = Fixture {
-            id: id.to_owned(),
-            dir,
-            cache,
-        };
-        fixture.remove_images();
-        fixture
+        Fixture::prepare("build", case, id, Images)
     }
 
     /// `starflake build` in the package, with its own load cache.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(STARFLAKE);
-        command
-            .arg("build")
-            .args(args)
-            .current_dir(&self.dir)
-            .env("XDG_CACHE_HOME", &self.cache)
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::null());
+        let mut command = self.package.command(&["build"]);
+        command.args(args).env_remove("NO_COLOR");
         command
     }
 
@@ -126,139 +80,13 @@ impl Fixture {
         Run::from(self.command(args).output().expect("starflake runs"))
     }
 
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} holds no `{from}`");
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
-
     fn reference(&self, suffix: &str) -> String {
         format!("starflake-test/{}{suffix}", self.id)
-    }
-
-    /// Every image whose name holds this test's ID, and its containers.
-    fn remove_images(&self) {
-        let id = self.id.clone();
-        block_on(async move {
-            let docker = docker();
-            let containers = docker
-                .list_containers(Some(
-                    bollard::query_parameters::ListContainersOptionsBuilder::default()
-                        .all(true)
-                        .build(),
-                ))
-                .await
-                .unwrap_or_default();
-            for container in containers {
-                let ours = container
-                    .names
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|name| name.contains(&id));
-                if ours && let Some(container_id) = container.id {
-                    let _ = docker
-                        .remove_container(
-                            &container_id,
-                            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-                        )
-                        .await;
-                }
-            }
-            for pattern in [
-                format!("starflake-test/{id}*"),
-                format!("starflake-baked/{id}*"),
-            ] {
-                let filters = HashMap::from([("reference", vec![pattern.as_str()])]);
-                let images = docker
-                    .list_images(Some(
-                        ListImagesOptionsBuilder::default()
-                            .all(true)
-                            .filters(&filters)
-                            .build(),
-                    ))
-                    .await
-                    .unwrap_or_default();
-                for image in images {
-                    let _ = docker
-                        .remove_image(
-                            &image.id,
-                            Some(RemoveImageOptionsBuilder::default().force(true).build()),
-                            None,
-                        )
-                        .await;
-                }
-            }
-        });
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        self.remove_images();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = std::fs::remove_dir_all(&self.cache);
-    }
-}
-
-/// Copies a fixture, putting `id` for every `@ID@` in text files.
-/// Unique to this test process: `@RUN@` in a fixture defeats Nix's cache where a test needs a
-/// real build.
-fn run_nonce() -> &'static str {
-    static NONCE: OnceLock<String> = OnceLock::new();
-    NONCE.get_or_init(|| {
-        let since_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        format!("{}-{}", std::process::id(), since_epoch.as_nanos())
-    })
-}
-
-fn copy_tree(from: &Path, to: &Path, id: &str) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target, id);
-        } else {
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            let text = text.replace("@ID@", id).replace("@RUN@", run_nonce());
-            std::fs::write(&target, text).unwrap();
-        }
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(output: Output) -> Run {
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
     }
 }
 
 impl Run {
-    #[track_caller]
-    fn expect(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// The result line of an image: `(status, reference, short id, store path)`.
+    /// The result line of an image: `(status, short id, store path)`.
     #[track_caller]
     fn result(&self, reference: &str) -> (String, String, String) {
         let line = self
@@ -374,7 +202,7 @@ fn plain_tar_is_loaded_tagged_as_image_name_and_runs() {
     let id = image_id(&reference).expect("image_name is tagged");
     assert!(id.starts_with(&short_id), "{id} vs {short_id}");
     assert_eq!(image_id("starflake-baked/sfb-tar:v0"), Some(id));
-    assert!(run.stderr.contains("loading tar"), "{}", run.stderr);
+    run.stderr_has("loading tar");
     assert_runs(&reference, "sfb-tar-run", "hello from sfb-tar");
 }
 
@@ -393,7 +221,7 @@ fn gzip_archive_is_loaded() {
     let reference = fixture.reference(":latest");
     let run = fixture.build(&["--format", "json"]);
     run.expect(0);
-    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    let json = run.json();
     let image = &json["images"][0];
     assert_eq!(image["status"], "loaded");
     assert_eq!(image["output_kind"], "gzip");
@@ -411,11 +239,7 @@ fn stream_script_is_run_and_loaded() {
     let run = fixture.build(&[]);
     run.expect(0);
     assert_eq!(run.result(&reference).0, "loaded");
-    assert!(
-        run.stderr.contains("loading stream script"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("loading stream script");
     assert_runs(&reference, "sfb-stream-run", "hello from sfb-stream");
 }
 
@@ -431,11 +255,7 @@ fn output_that_is_not_an_image_is_a_clear_error() {
         "a text file starting with `this is not an image`, not an image",
         "streamLayeredImage",
     ] {
-        assert!(
-            run.stderr.contains(expected),
-            "no `{expected}` in:\n{}",
-            run.stderr
-        );
+        run.stderr_has(expected);
     }
     assert_eq!(image_id(&fixture.reference(":latest")), None);
 }
@@ -456,17 +276,9 @@ fn failing_builder_shows_its_log_derivation_and_location() {
         "full log: nix log /nix/store/",
         "path:./nix#app",
     ] {
-        assert!(
-            run.stderr.contains(expected),
-            "no `{expected}` in:\n{}",
-            run.stderr
-        );
+        run.stderr_has(expected);
     }
-    assert!(
-        run.stderr.contains("derivation: /nix/store/"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("derivation: /nix/store/");
 }
 
 #[test]
@@ -476,17 +288,8 @@ fn missing_nix_is_a_clear_error() {
     std::fs::create_dir_all(&empty).unwrap();
     let run = Run::from(fixture.command(&[]).env("PATH", &empty).output().unwrap());
     run.expect(1);
-    assert!(
-        run.stderr
-            .contains("Nix is not installed, or `nix` is not on PATH"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("apt-get install nix-bin"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("Nix is not installed, or `nix` is not on PATH");
+    run.stderr_has("apt-get install nix-bin");
     assert!(run.stdout.is_empty());
     assert_eq!(image_id(&fixture.reference(":latest")), None);
 }
@@ -508,7 +311,7 @@ fn unreachable_docker_is_a_clear_error() {
         "cannot reach the Docker engine at {host} (from DOCKER_HOST): the socket {} does not exist",
         socket.display()
     );
-    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    run.stderr_has(&expected);
     // tcp is honoured too (bollard's local defaults would silently use the unix socket)
     let run = Run::from(
         fixture
@@ -518,12 +321,7 @@ fn unreachable_docker_is_a_clear_error() {
             .unwrap(),
     );
     run.expect(1);
-    assert!(
-        run.stderr
-            .contains("cannot reach the Docker engine at tcp://127.0.0.1:1 (from DOCKER_HOST): connection refused"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("cannot reach the Docker engine at tcp://127.0.0.1:1 (from DOCKER_HOST): connection refused");
 }
 
 #[test]
@@ -584,11 +382,7 @@ fn rerun_skips_the_load_and_the_cache_is_checked_against_docker() {
         second.result(&reference),
         ("cached".to_owned(), id.clone(), path.clone())
     );
-    assert!(
-        second.stderr.contains("already loaded"),
-        "{}",
-        second.stderr
-    );
+    second.stderr_has("already loaded");
     assert!(!second.stderr.contains("loading tar"), "{}", second.stderr);
 
     // the tag was moved away: the image is still there, so it is only re-tagged
@@ -604,7 +398,7 @@ fn rerun_skips_the_load_and_the_cache_is_checked_against_docker() {
     assert!(image_id(&reference).unwrap().starts_with(&id));
 
     // the image is gone from Docker: the cache entry is stale and the image is loaded again
-    fixture.remove_images();
+    fixture.clean();
     let fourth = fixture.build(&[]);
     fourth.expect(0);
     assert_eq!(fourth.result(&reference).0, "loaded");
@@ -719,45 +513,14 @@ fn dry_run_prints_the_commands_and_runs_nothing() {
 #[test]
 fn ctrl_c_stops_nix_and_leaves_no_tag() {
     let fixture = Fixture::new("slow", "sfb-interrupt");
-    let mut child = fixture
-        .command(&[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("building starflake-test-sfb-interrupt") {
-                let _ = sender.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the build starts");
-    std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: kill(2) on our own child.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "starflake did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stderr = reader.join().unwrap();
+    let (status, stderr) = common::interrupt(
+        fixture.command(&[]).stdout(Stdio::piped()),
+        "building starflake-test-sfb-interrupt",
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || {},
+        Duration::from_secs(15),
+    );
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     // no Nix left in the package, no builder left sleeping
@@ -781,14 +544,14 @@ fn check_errors_stop_the_build() {
     fixture.edit("main.star", "./nix", "./missing");
     let run = fixture.build(&[]);
     run.expect(1);
-    assert!(run.stderr.contains("nothing was built"), "{}", run.stderr);
-    assert!(run.stderr.contains("main.star"), "{}", run.stderr);
+    run.stderr_has("nothing was built");
+    run.stderr_has("main.star");
     assert!(run.stdout.is_empty());
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    require_tools();
+    require_tools("build");
     let missing = Run::from(
         Command::new(STARFLAKE)
             .args(["build", "/nonexistent/package"])
@@ -796,11 +559,7 @@ fn usage_errors_exit_2() {
             .unwrap(),
     );
     missing.expect(2);
-    assert!(
-        missing.stderr.contains("is not a folder"),
-        "{}",
-        missing.stderr
-    );
+    missing.stderr_has("is not a folder");
     let jobs = Run::from(
         Command::new(STARFLAKE)
             .args(["build", "--jobs", "0", "."])
@@ -840,11 +599,7 @@ fn untracked_files_in_a_git_work_tree_are_explained() {
         "ignored: result",
         "`git add` the files the build needs",
     ] {
-        assert!(
-            run.stderr.contains(expected),
-            "no `{expected}` in:\n{}",
-            run.stderr
-        );
+        run.stderr_has(expected);
     }
     assert!(!run.stderr.contains("flake.nix,"), "{}", run.stderr);
 }

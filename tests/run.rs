@@ -6,71 +6,35 @@
 //! `/bin/busybox` to its `nix/` folder, and replaces `@ID@` with the test's own name: no two
 //! tests share an image, an enclave or a state folder. Every test removes its enclave, images
 //! and folders, also when it fails (see `Drop for Fixture`).
+//! End-to-end tests of `starflake run` and `starflake enclave` on the real Nix and the real
+//! Docker engine, with images built by the fixture flakes (a static busybox, no network).
+//!
+//! Each test copies a package from `tests/fixtures/run/<case>/` into a temporary folder, adds
+//! the shared flake library of the build tests (`tests/fixtures/build/lib/`), the flake of the
+//! run fixtures (`tests/fixtures/run/lib/flake.nix`, where the fixture has none of its own)
+//! and the host's `/bin/busybox` to its `nix/` folder, and replaces `@ID@` with the test's own
+//! name: no two tests share an image, an enclave or a state folder (see `tests/common/`).
+//! Every test removes its enclave, images and folders, also when it fails (see `Drop for
+//! Fixture`).
 #![cfg(feature = "native")]
+
+mod common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder,
 };
 use serde_json::Value;
 
-const STARFLAKE: &str = env!("CARGO_BIN_EXE_starflake");
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
-}
-
-fn docker() -> Docker {
-    Docker::connect_with_defaults().expect("a Docker client")
-}
-
-/// Nix, Docker and busybox must be there; the tests fail (never skip) when they are not.
-fn require_tools() {
-    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = CHECKED.get_or_init(|| {
-        let nix = Command::new("nix")
-            .arg("--version")
-            .output()
-            .map_err(|error| format!("`nix --version` cannot run: {error}"))?;
-        if !nix.status.success() {
-            return Err("`nix --version` failed".to_owned());
-        }
-        if !Path::new("/bin/busybox").is_file() {
-            return Err("/bin/busybox (busybox-static) is missing".to_owned());
-        }
-        block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), docker().ping())
-                .await
-                .map_err(|_| "the Docker engine does not answer".to_owned())?
-                .map_err(|error| format!("the Docker engine is not reachable: {error}"))
-        })?;
-        Ok(())
-    });
-    if let Err(problem) = result {
-        panic!(
-            "the `starflake run` tests need Nix, a running Docker engine and busybox-static: {problem}. \
-             Run `scripts/setup-native.sh` (as root) first."
-        );
-    }
-}
+use common::{Cleanup, Package, Run, block_on, docker};
 
 /// What Docker holds with a label `starflake.enclave=<enclave>`.
 #[derive(Debug, Default, PartialEq)]
@@ -87,176 +51,79 @@ impl Labelled {
 }
 
 fn labelled(enclave: &str) -> Labelled {
+    block_on(async move { labelled_in(&docker(), enclave).await.unwrap() })
+}
+
+/// The names of what `docker` holds with the label of `enclave`, sorted.
+async fn labelled_in(docker: &Docker, enclave: &str) -> Result<Labelled, bollard::errors::Error> {
     let filter = format!("starflake.enclave={enclave}");
-    block_on(async move {
-        let docker = docker();
-        let filters = HashMap::from([("label", vec![filter.as_str()])]);
-        let mut containers: Vec<String> = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap()
-            .into_iter()
-            .flat_map(|container| container.names.unwrap_or_default())
-            .map(|name| name.trim_start_matches('/').to_owned())
-            .collect();
-        containers.sort();
-        let mut networks: Vec<String> = docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap()
-            .into_iter()
-            .filter_map(|network| network.name)
-            .collect();
-        networks.sort();
-        let mut volumes: Vec<String> = docker
-            .list_volumes(Some(
-                ListVolumesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap()
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|volume| volume.name)
-            .collect();
-        volumes.sort();
-        Labelled {
-            containers,
-            networks,
-            volumes,
-        }
+    let filters = HashMap::from([("label", vec![filter.as_str()])]);
+    let mut containers: Vec<String> = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await?
+        .into_iter()
+        .flat_map(|container| container.names.unwrap_or_default())
+        .map(|name| name.trim_start_matches('/').to_owned())
+        .collect();
+    containers.sort();
+    let mut networks: Vec<String> = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await?
+        .into_iter()
+        .filter_map(|network| network.name)
+        .collect();
+    networks.sort();
+    let mut volumes: Vec<String> = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await?
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|volume| volume.name)
+        .collect();
+    volumes.sort();
+    Ok(Labelled {
+        containers,
+        networks,
+        volumes,
     })
 }
 
-/// A temporary copy of one fixture package with its own enclave, cleaned up on drop.
-struct Fixture {
-    id: String,
-    enclave: String,
-    dir: PathBuf,
-    state: PathBuf,
-    cache: PathBuf,
-    /// Extra containers and volumes a test made (decoys), removed on drop.
+/// A temporary copy of one run fixture with its own enclave, named as the test (see
+/// `Enclave` for its clean-up).
+type Fixture = common::Fixture<Enclave>;
+
+/// The clean-up of a run test: the enclave's Docker objects, the decoys the test made and
+/// the test's images.
+#[derive(Default)]
+struct Enclave {
+    /// Extra containers and volumes a test made (decoys).
     decoys: Vec<String>,
     decoy_volumes: Vec<String>,
 }
 
-impl Fixture {
-    fn new(case: &str, id: &str) -> Fixture {
-        require_tools();
-        let base = std::env::temp_dir().join("starflake-run-tests");
-        let dir = base.join(id);
-        let state = base.join(format!("{id}-state"));
-        let cache = base.join(format!("{id}-cache"));
-        for folder in [&dir, &state, &cache] {
-            let _ = std::fs::remove_dir_all(folder);
-        }
-        copy_tree(&fixtures().join("run").join(case), &dir, id);
-        let flake_dir = dir.join("nix");
-        for entry in std::fs::read_dir(fixtures().join("build/lib")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), flake_dir.join(entry.file_name())).unwrap();
-        }
-        std::fs::create_dir_all(flake_dir.join("bin")).unwrap();
-        std::fs::copy("/bin/busybox", flake_dir.join("bin/busybox")).unwrap();
-        let fixture = Fixture {
-            id: id.to_owned(),
-            enclave: id.to_owned(),
-            dir,
-            state,
-            cache,
-            decoys: Vec::new(),
-            decoy_volumes: Vec::new(),
-        };
-        fixture.clean_docker();
-        fixture
-    }
-
-    fn starflake(&self, args: &[&str]) -> Result_ {
-        let output = Command::new(STARFLAKE)
-            .args(args)
-            .current_dir(&self.dir)
-            .env("XDG_STATE_HOME", &self.state)
-            .env("XDG_CACHE_HOME", &self.cache)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("starflake runs");
-        Result_::from(output)
-    }
-
-    /// `starflake run --enclave <id> --format json .` plus `args`.
-    fn run(&self, args: &[&str]) -> Result_ {
-        let mut all = vec!["run", "--enclave", &self.enclave, "--format", "json"];
-        all.extend_from_slice(args);
-        all.push(".");
-        self.starflake(&all)
-    }
-
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} holds no `{from}`");
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
-
-    fn enclave_state(&self) -> PathBuf {
-        self.state.join("starflake/enclaves").join(&self.enclave)
-    }
-
-    /// Removes the enclave's Docker objects, the decoys and the test's images.
-    fn clean_docker(&self) {
-        let (id, enclave) = (self.id.clone(), self.enclave.clone());
+impl Cleanup for Enclave {
+    fn clean(&self, package: &Package) {
+        let id = package.id.clone();
         let (decoys, decoy_volumes) = (self.decoys.clone(), self.decoy_volumes.clone());
         block_on(async move {
             let docker = docker();
-            let filter = format!("starflake.enclave={enclave}");
-            let filters = HashMap::from([("label", vec![filter.as_str()])]);
-            let containers = docker
-                .list_containers(Some(
-                    ListContainersOptionsBuilder::default()
-                        .all(true)
-                        .filters(&filters)
-                        .build(),
-                ))
-                .await
-                .unwrap_or_default();
-            let ids = containers
-                .into_iter()
-                .filter_map(|container| container.id)
-                .chain(decoys);
-            for container in ids {
-                let _ = docker
-                    .remove_container(
-                        &container,
-                        Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-                    )
-                    .await;
-            }
-            let volumes = docker
-                .list_volumes(Some(
-                    ListVolumesOptionsBuilder::default()
-                        .filters(&filters)
-                        .build(),
-                ))
-                .await
-                .ok()
-                .and_then(|list| list.volumes)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|volume| volume.name)
-                .chain(decoy_volumes);
-            for volume in volumes {
+            let labelled = labelled_in(&docker, &id).await.unwrap_or_default();
+            common::remove_containers(&docker, labelled.containers.into_iter().chain(decoys)).await;
+            for volume in labelled.volumes.into_iter().chain(decoy_volumes) {
                 let _ = docker
                     .remove_volume(
                         &volume,
@@ -264,42 +131,15 @@ impl Fixture {
                     )
                     .await;
             }
-            for network in docker
-                .list_networks(Some(
-                    ListNetworksOptionsBuilder::default()
-                        .filters(&filters)
-                        .build(),
-                ))
-                .await
-                .unwrap_or_default()
-            {
-                if let Some(network_id) = network.id {
-                    let _ = docker.remove_network(&network_id).await;
-                }
+            for network in labelled.networks {
+                let _ = docker.remove_network(&network).await;
             }
-            let pattern = format!("starflake-test/{id}*");
-            let filters = HashMap::from([("reference", vec![pattern.as_str()])]);
-            for image in docker
-                .list_images(Some(
-                    ListImagesOptionsBuilder::default()
-                        .all(true)
-                        .filters(&filters)
-                        .build(),
-                ))
-                .await
-                .unwrap_or_default()
-            {
+            for image in common::images_matching(&docker, &format!("starflake-test/{id}*")).await {
                 // By tag, not by ID: another test may have loaded the same image under its
                 // own tag.
                 for tag in image.repo_tags {
                     if tag.starts_with(&format!("starflake-test/{id}-")) {
-                        let _ = docker
-                            .remove_image(
-                                &tag,
-                                Some(RemoveImageOptionsBuilder::default().force(true).build()),
-                                None,
-                            )
-                            .await;
+                        common::remove_image(&docker, &tag).await;
                     }
                 }
             }
@@ -307,77 +147,42 @@ impl Fixture {
     }
 }
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        self.clean_docker();
-        for folder in [&self.dir, &self.state, &self.cache] {
-            let _ = std::fs::remove_dir_all(folder);
-        }
+impl Fixture {
+    fn new(case: &str, id: &str) -> Fixture {
+        Fixture::prepare("run", case, id, Enclave::default())
     }
-}
 
-/// Copies a fixture, putting `id` for every `@ID@` in text files.
-fn copy_tree(from: &Path, to: &Path, id: &str) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target, id);
-        } else {
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            std::fs::write(&target, text.replace("@ID@", id)).unwrap();
-        }
+    fn enclave(&self) -> &str {
+        &self.id
     }
-}
 
-struct Result_ {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Result_ {
-    fn from(output: Output) -> Result_ {
-        Result_ {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+    fn starflake(&self, args: &[&str]) -> Run {
+        let output = self
+            .command(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("starflake runs");
+        Run::from(output)
     }
-}
 
-impl Result_ {
+    /// `starflake run --enclave <id> --format json .` plus `args`.
+    fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["run", "--enclave", self.enclave(), "--format", "json"];
+        all.extend_from_slice(args);
+        all.push(".");
+        self.starflake(&all)
+    }
+
+    fn enclave_state(&self) -> PathBuf {
+        self.state.join("starflake/enclaves").join(self.enclave())
+    }
+
+    /// Nothing of the enclave is left: no Docker object, no state folder.
     #[track_caller]
-    fn expect(&self, code: i32) -> &Result_ {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
-            panic!(
-                "stdout is not JSON ({error}):\n{}\n--- stderr\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    #[track_caller]
-    fn stderr_has(&self, text: &str) -> &Result_ {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks `{text}`:\n{}",
-            self.stderr
-        );
-        self
+    fn assert_gone(&self) {
+        let left = labelled(self.enclave());
+        assert!(left.is_empty(), "{left:?}");
+        assert!(!self.enclave_state().exists());
     }
 }
 
@@ -559,8 +364,7 @@ fn two_services_talk_by_name_and_a_rerun_restarts_only_what_changed() {
     assert_eq!(service(&report, "client")["state"], "running");
 
     fixture.starflake(&["enclave", "rm", "sfr-two"]).expect(0);
-    assert!(labelled("sfr-two").is_empty());
-    assert!(!fixture.enclave_state().exists());
+    fixture.assert_gone();
 }
 
 #[test]
@@ -579,12 +383,7 @@ fn a_ready_condition_that_never_holds_names_service_condition_and_logs() {
     assert_eq!(report["error"]["at"], "main.star:31:5");
     assert_eq!(report["rolled_back"], true);
     assert!(!run.stderr.contains("never printed"));
-    assert!(
-        labelled("sfr-notready").is_empty(),
-        "{:?}",
-        labelled("sfr-notready")
-    );
-    assert!(!fixture.enclave_state().exists());
+    fixture.assert_gone();
 }
 
 #[test]
@@ -607,12 +406,7 @@ fn a_failing_instruction_rolls_back_containers_network_and_volumes() {
         .stderr_has("exited with code 7")
         .stderr_has("broken")
         .stderr_has("rolled back: removed 1 container, 1 volume and network starflake-sfr-fail");
-    assert!(
-        labelled("sfr-fail").is_empty(),
-        "{:?}",
-        labelled("sfr-fail")
-    );
-    assert!(!fixture.enclave_state().exists());
+    fixture.assert_gone();
 }
 
 #[test]
@@ -630,8 +424,8 @@ fn enclave_rm_removes_exactly_what_the_enclave_had() {
     // volume of another enclave.
     let decoy = "sfr-rm-decoy".to_owned();
     let other_volume = "starflake-sfr-rm-other--data".to_owned();
-    fixture.decoys.push(decoy.clone());
-    fixture.decoy_volumes.push(other_volume.clone());
+    fixture.cleanup.decoys.push(decoy.clone());
+    fixture.cleanup.decoy_volumes.push(other_volume.clone());
     {
         let (decoy, other_volume) = (decoy.clone(), other_volume.clone());
         block_on(async move {
@@ -679,8 +473,7 @@ fn enclave_rm_removes_exactly_what_the_enclave_had() {
         removed["removed"]["networks"],
         serde_json::json!(["starflake-sfr-rm"])
     );
-    assert!(labelled("sfr-rm").is_empty());
-    assert!(!fixture.enclave_state().exists());
+    fixture.assert_gone();
     assert!(
         container_id(&decoy).is_some(),
         "the decoy container is kept"
@@ -739,59 +532,23 @@ fn artifacts_exec_tasks_and_service_lifecycle() {
 
 #[test]
 fn ctrl_c_stops_the_run_and_rolls_back() {
-    use std::io::{BufRead, BufReader};
     let fixture = Fixture::new("notready", "sfr-interrupt");
     fixture.edit("main.star", "timeout = \"3s\"", "timeout = \"120s\"");
-    let mut child = Command::new(STARFLAKE)
-        .args(["run", "--enclave", &fixture.enclave, "."])
-        .current_dir(&fixture.dir)
-        .env("XDG_STATE_HOME", &fixture.state)
-        .env("XDG_CACHE_HOME", &fixture.cache)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(|line| line.ok()) {
-            if line.contains("add_service slow") {
-                let _ = sender.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    receiver
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the service starts");
-    // Let the container start and the ready condition poll.
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(labelled("sfr-interrupt").containers.len(), 1);
-    // SAFETY: kill(2) on our own child.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "starflake did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stderr = reader.join().unwrap();
+    let (status, stderr) = common::interrupt(
+        fixture
+            .command(&["run", "--enclave", fixture.enclave(), "."])
+            .stdout(Stdio::null()),
+        "add_service slow",
+        Duration::from_secs(120),
+        // Let the container start and the ready condition poll.
+        Duration::from_secs(2),
+        || assert_eq!(labelled("sfr-interrupt").containers.len(), 1),
+        Duration::from_secs(20),
+    );
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("rolled back"), "{stderr}");
-    assert!(labelled("sfr-interrupt").is_empty());
-    assert!(!fixture.enclave_state().exists());
+    fixture.assert_gone();
 }
 
 #[test]

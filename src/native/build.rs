@@ -19,9 +19,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::FsSource;
-use super::docker::{self, Engine, LoadCache, OutputKind};
+use super::docker::{self, ConnectError, Engine, LoadCache, OutputKind};
 use super::nix::{self, Activity, BuildError, NixEvent};
-use crate::check::{CheckOptions, check};
+use crate::check::{CheckOptions, CheckResult, check};
 use crate::plan::{Image, ImageSource, NixBuild, shell_words};
 
 /// Lines of the build log kept for an error report.
@@ -71,6 +71,12 @@ pub fn run(
     flags: &BuildFlags,
     settings: Settings,
 ) -> ExitCode {
+    block_on(build(source, options, flags, settings))
+}
+
+/// Runs the async part of a command (`starflake build`, `run`, `enclave`) on a new runtime;
+/// its result is the exit code.
+pub(crate) fn block_on(command: impl Future<Output = u8>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -81,27 +87,98 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(build(source, options, flags, settings));
+    let code = runtime.block_on(command);
     // Do not wait for blocking reads of children that were killed.
     runtime.shutdown_timeout(Duration::from_secs(1));
     ExitCode::from(code)
 }
 
+/// The package folder as an absolute path, or the error printed and exit code 2.
+pub(crate) fn package_root(source: &FsSource) -> Result<PathBuf, u8> {
+    std::path::absolute(source.root()).map_err(|error| {
+        eprintln!(
+            "error: cannot resolve `{}`: {error}",
+            source.root().display()
+        );
+        2
+    })
+}
+
+/// The engine `Engine::connect` found (said with `verbose`), or its error printed and exit
+/// code 1.
+pub(crate) fn connected(engine: Result<Engine, ConnectError>, verbose: bool) -> Result<Engine, u8> {
+    match engine {
+        Ok(engine) => {
+            if verbose {
+                eprintln!(
+                    "using the Docker engine {} at {} ({}/{})",
+                    engine.server_version, engine.host, engine.os_type, engine.architecture
+                );
+            }
+            Ok(engine)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(1)
+        }
+    }
+}
+
+/// What `starflake build` and `starflake run` do once the tools are found: choose the system
+/// to build for (see `choose_system`), start the evaluation deadline and check the package.
+/// Prints the system note (with `notes`), the diagnostics, and on errors that nothing was
+/// `done`; an error is the exit code.
+pub(crate) fn check_package(
+    source: &FsSource,
+    mut options: CheckOptions,
+    engine: Option<&Engine>,
+    settings: Settings,
+    notes: bool,
+    done: &str,
+) -> Result<CheckResult, u8> {
+    options.system = match choose_system(engine, &options.system, settings.system_given) {
+        Ok((system, note)) => {
+            if let Some(note) = note
+                && notes
+            {
+                eprintln!("{note}");
+            }
+            system
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Err(1);
+        }
+    };
+    if options.interrupt.is_some() {
+        let deadline = Instant::now() + settings.eval_timeout;
+        options.interrupt = Some(Box::new(move || Instant::now() > deadline));
+    }
+    let result = check(source, &options);
+    if result.has_errors() {
+        eprint!("{}", result.render_human(settings.color));
+        let count = result.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprintln!(
+            "error: the package has {count} error{}; nothing was {done}",
+            if count == 1 { "" } else { "s" }
+        );
+        return Err(1);
+    }
+    if notes && !result.diagnostics.is_empty() {
+        eprint!("{}", result.render_human(settings.color));
+    }
+    Ok(result)
+}
+
 async fn build(
     source: FsSource,
-    mut options: CheckOptions,
+    options: CheckOptions,
     flags: &BuildFlags,
     settings: Settings,
 ) -> u8 {
-    let root = match std::path::absolute(source.root()) {
+    let root = match package_root(&source) {
         Ok(root) => root,
-        Err(error) => {
-            eprintln!(
-                "error: cannot resolve `{}`: {error}",
-                source.root().display()
-            );
-            return 2;
-        }
+        Err(code) => return code,
     };
     let notes = !flags.quiet;
 
@@ -125,54 +202,15 @@ async fn build(
                 return 1;
             }
         }
-        match engine {
-            Ok(engine) => {
-                if flags.verbose {
-                    eprintln!(
-                        "using the Docker engine {} at {} ({}/{})",
-                        engine.server_version, engine.host, engine.os_type, engine.architecture
-                    );
-                }
-                Some(engine)
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                return 1;
-            }
+        match connected(engine, flags.verbose) {
+            Ok(engine) => Some(engine),
+            Err(code) => return code,
         }
     };
-    options.system = match choose_system(engine.as_ref(), &options.system, settings.system_given) {
-        Ok((system, note)) => {
-            if let Some(note) = note
-                && notes
-            {
-                eprintln!("{note}");
-            }
-            system
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            return 1;
-        }
+    let result = match check_package(&source, options, engine.as_ref(), settings, notes, "built") {
+        Ok(result) => result,
+        Err(code) => return code,
     };
-
-    if options.interrupt.is_some() {
-        let deadline = Instant::now() + settings.eval_timeout;
-        options.interrupt = Some(Box::new(move || Instant::now() > deadline));
-    }
-    let result = check(&source, &options);
-    if result.has_errors() {
-        eprint!("{}", result.render_human(settings.color));
-        let count = result.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!(
-            "error: the package has {count} error{}; nothing was built",
-            if count == 1 { "" } else { "s" }
-        );
-        return 1;
-    }
-    if notes && !result.diagnostics.is_empty() {
-        eprint!("{}", result.render_human(settings.color));
-    }
 
     let mut images: Vec<(&Image, &NixBuild)> = Vec::new();
     for image in &result.plan.images {

@@ -625,12 +625,10 @@ pub enum EnclaveCommand {
 
 /// Runs `starflake enclave ls|inspect|rm`; returns the exit code.
 pub async fn command(command: EnclaveCommand, json: bool) -> u8 {
-    let engine = match crate::native::docker::Engine::connect().await {
+    let connected = crate::native::docker::Engine::connect().await;
+    let engine = match crate::native::build::connected(connected, false) {
         Ok(engine) => engine,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let docker = engine.client();
     let host = engine.host.as_str();

@@ -181,59 +181,48 @@ impl Executor<'_> {
                 recipe,
                 acceptable_codes,
                 skip_code_check,
-            } => {
-                let result = self
-                    .run_recipe(service_name, recipe, REQUEST_TIMEOUT * 6)
-                    .await?;
-                let code = result.get("code").and_then(Value::as_i64).unwrap_or(-1);
-                let ok = *skip_code_check
-                    || match acceptable_codes {
-                        Some(codes) => codes.contains(&code),
-                        None => code == 0,
-                    };
-                let output = result
-                    .get("output")
-                    .map(resolve::as_text)
-                    .unwrap_or_default();
-                self.results.set(number, result);
-                if !ok {
-                    let mut failure = Failure::new(format!(
-                        "`{}` in service `{service_name}` exited with code {code}{}",
-                        recipe_text(recipe),
-                        acceptable_text(acceptable_codes, "0")
-                    ));
-                    failure.details = tail_lines(&output, LOG_LINES, "output");
-                    return Err(failure);
-                }
-                Ok(format!("exit code {code}"))
             }
-            Instruction::Request {
+            | Instruction::Request {
                 service_name,
                 recipe,
                 acceptable_codes,
                 skip_code_check,
             } => {
-                let result = self
-                    .run_recipe(service_name, recipe, REQUEST_TIMEOUT)
-                    .await?;
+                let exec = matches!(step.instruction, Instruction::Exec { .. });
+                // The time it may take, the codes that are good without `acceptable_codes`
+                // (and how to say so), and the field a failure shows the end of.
+                let (timeout, default_ok, default_text, field): (_, fn(i64) -> bool, _, _) = if exec
+                {
+                    (REQUEST_TIMEOUT * 6, |code| code == 0, "0", "output")
+                } else {
+                    (REQUEST_TIMEOUT, default_http_code, "2xx", "body")
+                };
+                let result = self.run_recipe(service_name, recipe, timeout).await?;
                 let code = result.get("code").and_then(Value::as_i64).unwrap_or(-1);
                 let ok = *skip_code_check
                     || match acceptable_codes {
                         Some(codes) => codes.contains(&code),
-                        None => default_http_code(code),
+                        None => default_ok(code),
                     };
-                let body = result.get("body").map(resolve::as_text).unwrap_or_default();
+                let shown = result.get(field).map(resolve::as_text).unwrap_or_default();
                 self.results.set(number, result);
                 if !ok {
-                    let mut failure = Failure::new(format!(
-                        "{} on service `{service_name}` answered {code}{}",
-                        recipe_text(recipe),
-                        acceptable_text(acceptable_codes, "2xx")
-                    ));
-                    failure.details = tail_lines(&body, LOG_LINES, "body");
+                    let recipe = recipe_text(recipe);
+                    let what = if exec {
+                        format!("`{recipe}` in service `{service_name}` exited with code {code}")
+                    } else {
+                        format!("{recipe} on service `{service_name}` answered {code}")
+                    };
+                    let expected = acceptable_text(acceptable_codes, default_text);
+                    let mut failure = Failure::new(format!("{what}{expected}"));
+                    failure.details = tail_lines(&shown, LOG_LINES, field);
                     return Err(failure);
                 }
-                Ok(format!("HTTP {code}"))
+                Ok(if exec {
+                    format!("exit code {code}")
+                } else {
+                    format!("HTTP {code}")
+                })
             }
             Instruction::Wait {
                 service_name,

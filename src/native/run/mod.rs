@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::FsSource;
 use super::build::{self, Settings};
 use super::docker::{self, Engine};
-use crate::check::{CheckOptions, check};
+use crate::check::CheckOptions;
 use crate::plan::{
     FilesMount, Image, ImageSource, Instruction, Location, NixBuild, Plan, Recipe, ServiceConfig,
     Step,
@@ -54,16 +54,6 @@ pub struct RunFlags {
     pub jobs: Option<u16>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            eprintln!("error: cannot start the async runtime: {error}");
-            ExitCode::FAILURE
-        })
-}
-
 /// Runs `starflake run`: 0 when every instruction ran, 1 on a failure, 130 after Ctrl-C.
 pub fn run(
     source: FsSource,
@@ -71,41 +61,23 @@ pub fn run(
     flags: &RunFlags,
     settings: Settings,
 ) -> ExitCode {
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    let code = runtime.block_on(deploy(source, options, flags, settings));
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    ExitCode::from(code)
+    build::block_on(deploy(source, options, flags, settings))
 }
 
 /// Runs `starflake enclave ...`.
 pub fn enclave_command(command: EnclaveCommand, json: bool) -> ExitCode {
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    let code = runtime.block_on(enclave::command(command, json));
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    ExitCode::from(code)
+    build::block_on(enclave::command(command, json))
 }
 
 async fn deploy(
     source: FsSource,
-    mut options: CheckOptions,
+    options: CheckOptions,
     flags: &RunFlags,
     settings: Settings,
 ) -> u8 {
-    let root = match std::path::absolute(source.root()) {
+    let root = match build::package_root(&source) {
         Ok(root) => root,
-        Err(error) => {
-            eprintln!(
-                "error: cannot resolve `{}`: {error}",
-                source.root().display()
-            );
-            return 2;
-        }
+        Err(code) => return code,
     };
     if let Some(name) = &flags.enclave
         && let Err(message) = enclave::check_name(name)
@@ -113,45 +85,17 @@ async fn deploy(
         eprintln!("error: {message}");
         return 2;
     }
-    let engine = match Engine::connect().await {
+    let engine = match build::connected(Engine::connect().await, false) {
         Ok(engine) => engine,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return 1;
-        }
+        Err(code) => return code,
     };
-    options.system =
-        match build::choose_system(Some(&engine), &options.system, settings.system_given) {
-            Ok((system, note)) => {
-                if let Some(note) = note {
-                    eprintln!("{note}");
-                }
-                system
-            }
-            Err(message) => {
-                eprintln!("error: {message}");
-                return 1;
-            }
-        };
-    if options.interrupt.is_some() {
-        let deadline = Instant::now() + settings.eval_timeout;
-        options.interrupt = Some(Box::new(move || Instant::now() > deadline));
-    }
 
     // 1. check
-    let result = check(&source, &options);
-    if result.has_errors() {
-        eprint!("{}", result.render_human(settings.color));
-        let count = result.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!(
-            "error: the package has {count} error{}; nothing was started",
-            if count == 1 { "" } else { "s" }
-        );
-        return 1;
-    }
-    if !result.diagnostics.is_empty() {
-        eprint!("{}", result.render_human(settings.color));
-    }
+    let result =
+        match build::check_package(&source, options, Some(&engine), settings, true, "started") {
+            Ok(result) => result,
+            Err(code) => return code,
+        };
     let plan = result.plan;
     let enclave_name = flags
         .enclave
