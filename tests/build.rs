@@ -547,6 +547,12 @@ fn check_errors_stop_the_build() {
     run.stderr_has("nothing was built");
     run.stderr_has("main.star");
     assert!(run.stdout.is_empty());
+    // with `--format json`, stdout is the document `starflake check --format json` prints
+    let json = fixture.build(&["--format", "json"]);
+    json.expect(1).stderr_has("nothing was built");
+    let report = json.json();
+    assert_eq!(report["diagnostics"][0]["severity"], "error", "{report}");
+    assert_eq!(report["diagnostics"][0]["file"], "main.star", "{report}");
 }
 
 #[test]
@@ -602,4 +608,104 @@ fn untracked_files_in_a_git_work_tree_are_explained() {
         run.stderr_has(expected);
     }
     assert!(!run.stderr.contains("flake.nix,"), "{}", run.stderr);
+}
+
+/// The dangling (untagged) images whose command mentions `id`: what a load that was not
+/// tagged leaves behind. Removes them, so that a failing test leaves nothing either.
+fn dangling_images_of(id: &str) -> Vec<String> {
+    let id = id.to_owned();
+    block_on(async move {
+        let docker = docker();
+        let filters = std::collections::HashMap::from([("dangling", vec!["true"])]);
+        let images = docker
+            .list_images(Some(
+                bollard::query_parameters::ListImagesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        for image in images {
+            let Ok(inspected) = docker.inspect_image(&image.id).await else {
+                continue;
+            };
+            let cmd = inspected
+                .config
+                .and_then(|config| config.cmd)
+                .unwrap_or_default()
+                .join(" ");
+            if cmd.contains(&id) {
+                common::remove_image(&docker, &image.id).await;
+                found.push(image.id);
+            }
+        }
+        found
+    })
+}
+
+#[test]
+fn stream_scripts_that_go_wrong_are_explained() {
+    let fixture = Fixture::new("badstream", "sfb-badstream");
+    let garbage = fixture.build(&["--args", r#"{"output": "garbage"}"#]);
+    garbage.expect(1);
+    garbage.stderr_has(
+        "wrote a text file starting with `this is not a tar archive` on its stdout, not a docker-archive",
+    );
+    let crash = fixture.build(&["--args", r#"{"output": "crash"}"#]);
+    crash.expect(1);
+    crash
+        .stderr_has("failed (exit status: 3)")
+        .stderr_has("cannot stream: the rootfs is missing");
+}
+
+#[test]
+fn stream_script_failing_after_the_whole_archive_leaves_no_image() {
+    let fixture = Fixture::new("badstream", "sfb-late");
+    let run = fixture.build(&["--args", r#"{"output": "late"}"#]);
+    run.expect(1);
+    run.stderr_has("failed (exit status: 4)")
+        .stderr_has("failed after the archive");
+    assert_eq!(image_id(&fixture.reference("-late:latest")), None);
+    assert_eq!(dangling_images_of("sfb-late"), Vec::<String>::new());
+}
+
+#[test]
+fn ctrl_c_after_docker_has_the_whole_archive_tags_the_image() {
+    let fixture = Fixture::new("badstream", "sfb-lingering");
+    let (status, stderr) = common::interrupt(
+        fixture
+            .command(&["--args", r#"{"output": "lingering"}"#])
+            .stdout(Stdio::piped()),
+        "loading stream script",
+        Duration::from_secs(60),
+        Duration::from_millis(1500),
+        || {},
+        Duration::from_secs(15),
+    );
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    // Docker loads what it got whole: starflake waits for it and tags it
+    assert!(stderr.contains("finishing its load"), "{stderr}");
+    assert!(
+        image_id(&fixture.reference("-lingering:latest")).is_some(),
+        "{stderr}"
+    );
+    assert_eq!(dangling_images_of("sfb-lingering"), Vec::<String>::new());
+}
+
+#[test]
+fn a_digest_image_name_fails_before_building() {
+    let fixture = Fixture::new("tar", "sfb-digest");
+    let digest = "sha256:0123456789012345678901234567890123456789012345678901234567890123";
+    fixture.edit(
+        "main.star",
+        "\"starflake-test/sfb-digest\"",
+        &format!("\"starflake-test/sfb-digest@{digest}\""),
+    );
+    let run = fixture.build(&[]);
+    run.expect(1)
+        .stderr_has("names a digest; a loaded image can only be given a tag")
+        .stderr_has("--> main.star:5:21 (NixBuildSpec)");
+    assert!(!run.stderr.contains("built /nix/store"), "{}", run.stderr);
+    assert_eq!(image_id("starflake-baked/sfb-digest:v0"), None);
 }

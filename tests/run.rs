@@ -407,6 +407,22 @@ fn a_failing_instruction_rolls_back_containers_network_and_volumes() {
         .stderr_has("broken")
         .stderr_has("rolled back: removed 1 container, 1 volume and network starflake-sfr-fail");
     fixture.assert_gone();
+    let report = run.json();
+    let store = service(&report, "store");
+    assert_eq!(store["status"], "rolled_back");
+    assert_eq!(store["state"], "removed");
+    // every key once (a derived Deserialize rejects a duplicate field)
+    #[derive(serde::Deserialize)]
+    struct Service {
+        #[allow(dead_code)]
+        name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Document {
+        #[allow(dead_code)]
+        services: Vec<Service>,
+    }
+    serde_json::from_str::<Document>(&run.stdout).expect("no key twice in the report");
 }
 
 #[test]
@@ -419,6 +435,16 @@ fn enclave_rm_removes_exactly_what_the_enclave_had() {
     assert_eq!(before.networks, ["starflake-sfr-rm"]);
     assert_eq!(before.volumes, ["starflake-sfr-rm--data"]);
     assert!(fixture.enclave_state().exists());
+
+    // Another package into the same enclave is refused before anything is built.
+    fixture.edit("kurtosis.yml", "run-failing", "run-other");
+    let other = fixture.run(&[]);
+    other
+        .expect(1)
+        .stderr_has("enclave sfr-rm holds package github.com/starflake-test/run-failing, not github.com/starflake-test/run-other");
+    assert!(!other.stderr.contains("nix build"), "{}", other.stderr);
+    assert_eq!(labelled("sfr-rm"), before);
+    fixture.edit("kurtosis.yml", "run-other", "run-failing");
 
     // Things that are not the enclave's: an unlabelled container from the same image, a
     // volume of another enclave.

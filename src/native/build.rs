@@ -10,7 +10,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -156,6 +155,10 @@ pub(crate) fn check_package(
     }
     let result = check(source, &options);
     if result.has_errors() {
+        if settings.json {
+            // stdout stays JSON: the document `starflake check --format json` prints
+            println!("{}", super::cli::check_json(&result));
+        }
         eprint!("{}", result.render_human(settings.color));
         let count = result.diagnostics.iter().filter(|d| d.is_error()).count();
         eprintln!(
@@ -190,19 +193,11 @@ async fn build(
             .ok()
             .and_then(Result::ok)
     } else {
-        let (nix_version, engine) = tokio::join!(nix::detect("nix"), Engine::connect());
-        match nix_version {
-            Ok(version) => {
-                if flags.verbose {
-                    eprintln!("using {}", version.text);
-                }
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                return 1;
-            }
+        if !nix::on_path("nix") {
+            eprintln!("error: {}", nix::DetectError::missing("nix"));
+            return 1;
         }
-        match connected(engine, flags.verbose) {
+        match connected(Engine::connect().await, flags.verbose) {
             Ok(engine) => Some(engine),
             Err(code) => return code,
         }
@@ -256,7 +251,20 @@ async fn build(
     }
 
     let started = Instant::now();
+    // `nix --version` takes about as long as building a small image from cache, so it runs
+    // beside the builds; a missing `nix` was caught above from PATH alone.
+    let nix_version = tokio::spawn(nix::detect("nix"));
     let (results, interrupted) = build_all(&engine, &root, &images, flags).await;
+    match nix_version.await {
+        Ok(Ok(version)) if flags.verbose => eprintln!("using {}", version.text),
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            // An unusable Nix explains whatever the builds reported.
+            eprintln!("error: {error}");
+            return 1;
+        }
+        Err(error) => eprintln!("warning: could not read the Nix version: {error}"),
+    }
 
     let reports: Vec<Report> = images
         .iter()
@@ -526,6 +534,12 @@ async fn run_job(
         () = context.cancel.cancelled() => return Err(JobError::Interrupted),
     };
     progress.start(index, format!("nix build {}", nix_build.installable));
+    // A name Docker cannot tag (a digest) fails now, not after a long build.
+    if let Err(error) = docker::split_reference(&image.name) {
+        let error = JobError::Tag(error);
+        progress.finish(index, false, failure_word(&error).to_owned());
+        return Err(error);
+    }
     let started = Instant::now();
     let built = nix::run_build(
         &nix_build.command,
@@ -587,7 +601,6 @@ async fn load_and_tag(
     let engine = &context.engine;
     let progress = &context.progress;
     let reference = docker::full_reference(&image.name);
-    docker::split_reference(&image.name)?;
     let current = engine.image_id(&reference).await?;
 
     if context.use_cache
@@ -620,21 +633,29 @@ async fn load_and_tag(
         _ => HumanBytes(size).to_string(),
     };
     progress.step(index, format!("loading {} ({size_text})", kind.describe()));
-    let sent = Arc::new(AtomicU64::new(0));
-    let load = engine.load(path, kind, sent.clone());
+    let upload = Arc::new(docker::Upload::default());
+    let load = engine.load(path, kind, upload.clone());
     tokio::pin!(load);
     let mut ticks = tokio::time::interval(Duration::from_millis(200));
+    let mut finishing = false;
     let loaded = loop {
         tokio::select! {
             result = &mut load => break result.map_err(JobError::Load)?,
-            () = context.cancel.cancelled() => return Err(JobError::Interrupted),
+            () = context.cancel.cancelled(), if !finishing => {
+                if !upload.complete() {
+                    return Err(JobError::Interrupted);
+                }
+                // Docker has the whole archive and loads it whether or not starflake waits:
+                // wait, so that the image gets `image_name` instead of being left untagged.
+                finishing = true;
+                progress.step(index, "Docker has the whole image: finishing its load".to_owned());
+            }
             _ = ticks.tick() => {
-                let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
                 let total = match kind {
                     OutputKind::Script => String::new(),
                     _ => format!(" of {}", HumanBytes(size)),
                 };
-                progress.detail(index, format!("loading {}: {}{total} sent", kind.describe(), HumanBytes(sent)));
+                progress.detail(index, format!("loading {}: {}{total} sent", kind.describe(), HumanBytes(upload.sent())));
             }
         }
     };

@@ -262,9 +262,7 @@ fn report(result: &CheckResult, args: &CheckArgs, print_plan: bool) {
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Json => {
-            let json = serde_json::to_string_pretty(&result.json_report(PositionEncoding::Utf16))
-                .unwrap_or_default();
-            let _ = writeln!(stdout, "{json}");
+            let _ = writeln!(stdout, "{}", check_json(result));
         }
         Format::Human => {
             let rendered = result.render_human(color(args.color));
@@ -276,6 +274,11 @@ fn report(result: &CheckResult, args: &CheckArgs, print_plan: bool) {
             }
         }
     }
+}
+
+/// The JSON document of `check --format json`: the diagnostics and the plan.
+pub(crate) fn check_json(result: &CheckResult) -> String {
+    serde_json::to_string_pretty(&result.json_report(PositionEncoding::Utf16)).unwrap_or_default()
 }
 
 fn render_rules(format: RulesFormat) -> String {

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bollard::Docker;
@@ -16,7 +16,7 @@ use bollard::query_parameters::{
 };
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio_util::bytes::Bytes;
 use tokio_util::io::ReaderStream;
@@ -314,6 +314,15 @@ pub enum LoadError {
         stderr: Vec<String>,
         docker: Option<String>,
     },
+    #[error(
+        "the stream script {path} wrote {what} on its stdout, not a docker-archive{}",
+        stderr_text(.stderr)
+    )]
+    NotAnArchive {
+        path: String,
+        what: String,
+        stderr: Vec<String>,
+    },
     #[error("Docker loaded {path} but named no image in its answer")]
     NoImage { path: String },
     #[error(
@@ -365,6 +374,26 @@ pub struct Loaded {
     pub replaced: Vec<String>,
 }
 
+/// How far the upload of an image to Docker got: the bytes sent, and whether the whole
+/// archive was handed over (the file or the script's stdout reached its end).
+#[derive(Debug, Default)]
+pub struct Upload {
+    sent: AtomicU64,
+    complete: AtomicBool,
+}
+
+impl Upload {
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Whether Docker got the whole archive: it then loads the image even when starflake
+    /// stops listening, so an interrupted load must still wait for it and tag it.
+    pub fn complete(&self) -> bool {
+        self.complete.load(Ordering::Relaxed)
+    }
+}
+
 fn host_from_env() -> Option<String> {
     std::env::var("DOCKER_HOST")
         .ok()
@@ -392,6 +421,18 @@ fn connection_reason(error: &bollard::errors::Error) -> String {
             format!("the socket {path} does not exist (is dockerd running?)")
         }
         bollard::errors::Error::RequestTimeoutError => "the engine did not answer".to_owned(),
+        // Docker knows `/version` and `/info`: whatever says 404 for them is something else.
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => format!(
+            "a server answers there, but not as a Docker engine (HTTP 404{}); is this the Docker daemon's address and port?",
+            if message.trim().is_empty() {
+                String::new()
+            } else {
+                format!(": {}", message.trim())
+            }
+        ),
         other => {
             let chain = error_chain(other);
             if chain.contains("Connection refused") {
@@ -505,16 +546,16 @@ impl Engine {
     }
 
     /// Streams a build output into Docker: the file itself, or what the stream script writes
-    /// to stdout. Never holds more than a few chunks in memory. `sent` counts the bytes.
+    /// to stdout. Never holds more than a few chunks in memory. `upload` follows the bytes.
     pub async fn load(
         &self,
         path: &Path,
         kind: OutputKind,
-        sent: Arc<AtomicU64>,
+        upload: Arc<Upload>,
     ) -> Result<Loaded, LoadError> {
         let shown = path.display().to_string();
         if kind == OutputKind::Script {
-            return self.load_from_script(path, sent).await;
+            return self.load_from_script(path, upload).await;
         }
         let file = tokio::fs::File::open(path)
             .await
@@ -522,7 +563,7 @@ impl Engine {
                 path: shown.clone(),
                 source,
             })?;
-        let body = counted(ReaderStream::with_capacity(file, CHUNK), sent);
+        let body = counted(ReaderStream::with_capacity(file, CHUNK), upload);
         match self.load_stream(body).await {
             Ok(outcome) => self.resolve(&shown, outcome).await,
             Err(StreamFailure::Daemon(message)) => Err(LoadError::Daemon {
@@ -538,7 +579,7 @@ impl Engine {
     async fn load_from_script(
         &self,
         path: &Path,
-        sent: Arc<AtomicU64>,
+        upload: Arc<Upload>,
     ) -> Result<Loaded, LoadError> {
         let shown = path.display().to_string();
         let mut child = Command::new(path)
@@ -551,7 +592,7 @@ impl Engine {
                 path: shown.clone(),
                 source,
             })?;
-        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let stderr_tail = tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
@@ -564,7 +605,49 @@ impl Engine {
             }
             Vec::from(tail)
         });
-        let body = counted(ReaderStream::with_capacity(stdout, CHUNK), sent);
+        // Docker reads a body it cannot unpack to its end before it answers, so a script that
+        // writes endless garbage would never get an answer: look at its first bytes first.
+        let mut head = Vec::with_capacity(512);
+        (&mut stdout)
+            .take(512)
+            .read_to_end(&mut head)
+            .await
+            .map_err(|source| LoadError::Spawn {
+                path: shown.clone(),
+                source,
+            })?;
+        if !matches!(OutputKind::sniff_bytes(&head), Some(kind) if kind != OutputKind::Script) {
+            if !head.is_empty() {
+                let _ = child.start_kill();
+            }
+            let status = child.wait().await.map_err(|source| LoadError::Spawn {
+                path: shown.clone(),
+                source,
+            })?;
+            let stderr = stderr_tail.await.unwrap_or_default();
+            if head.is_empty() && !status.success() {
+                return Err(LoadError::Script {
+                    path: shown,
+                    status,
+                    stderr,
+                    docker: None,
+                });
+            }
+            return Err(LoadError::NotAnArchive {
+                path: shown,
+                what: if head.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    describe_unknown(&head)
+                },
+                stderr,
+            });
+        }
+        let head = futures_util::stream::once(std::future::ready(Ok(Bytes::from(head))));
+        let body = counted(
+            head.chain(ReaderStream::with_capacity(stdout, CHUNK)),
+            upload,
+        );
         let outcome = self.load_stream(body).await;
         match outcome {
             Ok(outcome) => {
@@ -573,6 +656,11 @@ impl Engine {
                     source,
                 })?;
                 if !status.success() {
+                    // Docker loaded what the script wrote before it failed: leave no
+                    // untagged image behind.
+                    for id in self.loaded_ids(&outcome).await.unwrap_or_default() {
+                        self.remove_if_dangling(&id).await;
+                    }
                     return Err(LoadError::Script {
                         path: shown,
                         status,
@@ -649,15 +737,20 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Turns `Loaded image…` lines into exactly one image ID.
-    async fn resolve(&self, path: &str, outcome: LoadOutcome) -> Result<Loaded, LoadError> {
+    /// The IDs of the images a load answer names (`Loaded image…` lines).
+    async fn loaded_ids(&self, outcome: &LoadOutcome) -> Result<BTreeSet<String>, InspectError> {
         let mut ids: BTreeSet<String> = outcome.ids.iter().cloned().collect();
         for reference in &outcome.references {
             if let Some(id) = self.image_id(reference).await? {
                 ids.insert(id);
             }
         }
-        let mut ids: Vec<String> = ids.into_iter().collect();
+        Ok(ids)
+    }
+
+    /// Turns `Loaded image…` lines into exactly one image ID.
+    async fn resolve(&self, path: &str, outcome: LoadOutcome) -> Result<Loaded, LoadError> {
+        let mut ids: Vec<String> = self.loaded_ids(&outcome).await?.into_iter().collect();
         match ids.len() {
             0 => Err(LoadError::NoImage {
                 path: path.to_owned(),
@@ -773,19 +866,28 @@ impl LoadOutcome {
     }
 }
 
-/// Counts the bytes a body stream yields.
+/// Counts the bytes a body stream yields into `upload`, and marks it complete at the end.
 fn counted<S>(
     stream: S,
-    sent: Arc<AtomicU64>,
+    upload: Arc<Upload>,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
 where
     S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
 {
-    stream.inspect(move |chunk| {
-        if let Ok(bytes) = chunk {
-            sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        }
-    })
+    let counter = upload.clone();
+    let end = futures_util::stream::poll_fn(move |_| {
+        upload.complete.store(true, Ordering::Relaxed);
+        std::task::Poll::Ready(None)
+    });
+    stream
+        .inspect(move |chunk| {
+            if let Ok(bytes) = chunk {
+                counter
+                    .sent
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+        })
+        .chain(end)
 }
 
 fn killed_by_sigpipe(status: ExitStatus) -> bool {
@@ -1132,6 +1234,18 @@ mod tests {
         std::fs::write(&file, "{not json").unwrap();
         assert_eq!(LoadCache::at(file).lookup("engine", "/nix/store/a"), None);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_server_that_is_not_docker_is_named() {
+        let reason = connection_reason(&bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: String::new(),
+        });
+        assert_eq!(
+            reason,
+            "a server answers there, but not as a Docker engine (HTTP 404); is this the Docker daemon's address and port?"
+        );
     }
 
     #[test]

@@ -60,6 +60,30 @@ pub enum DetectError {
     TooOld { text: String },
 }
 
+impl DetectError {
+    pub fn missing(program: &str) -> Self {
+        DetectError::Missing {
+            program: program.to_owned(),
+        }
+    }
+}
+
+/// Whether `program` names an executable file: a path, or a name found in PATH's folders.
+/// Takes microseconds, where running `nix --version` takes tens of milliseconds.
+pub fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &std::path::Path| {
+        path.metadata()
+            .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return executable(std::path::Path::new(program));
+    }
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|folder| executable(&folder.join(program)))
+    })
+}
+
 /// Finds `program` (normally `nix`) and reads its version.
 pub async fn detect(program: &str) -> Result<NixVersion, DetectError> {
     let child = Command::new(program)
@@ -704,6 +728,16 @@ pub async fn interrupt_child(child: &mut tokio::process::Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_programs_on_path_without_running_them() {
+        assert!(on_path("sh"));
+        assert!(on_path("/bin/sh"));
+        assert!(!on_path("starflake-no-such-program"));
+        assert!(!on_path("/nonexistent/nix"));
+        // a folder is not a program
+        assert!(!on_path("/bin"));
+    }
 
     #[test]
     fn versions() {

@@ -410,6 +410,19 @@ pub struct ServiceView {
     pub instruction: Option<String>,
 }
 
+impl ServiceView {
+    /// The view of a service whose container is gone: no state, no published ports.
+    pub fn mark_removed(&mut self) {
+        self.state = "removed".to_owned();
+        self.ip_address = None;
+        for port in &mut self.ports {
+            port.host_ip = None;
+            port.host_port = None;
+            port.url = None;
+        }
+    }
+}
+
 /// The view of a container starflake created for a service.
 pub fn service_view(container: &ContainerInspectResponse, network: &str) -> ServiceView {
     let config = container.config.clone().unwrap_or_default();

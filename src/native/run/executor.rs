@@ -747,12 +747,7 @@ impl Executor<'_> {
         }
         if let Some(service) = self.services.get_mut(name) {
             service.status = Status::Removed;
-            service.view.state = "removed".to_owned();
-            for port in &mut service.view.ports {
-                port.host_ip = None;
-                port.host_port = None;
-                port.url = None;
-            }
+            service.view.mark_removed();
         }
         Ok(format!("removed {name}"))
     }
@@ -779,6 +774,20 @@ impl Executor<'_> {
         self.refresh(name, &id, Status::Started).await?;
         self.wait_for_ports(name).await?;
         Ok(format!("started {name}"))
+    }
+
+    /// Reads the state of every service still there again, for the summary: a container
+    /// whose command ended shows as exited, not as it was when it started.
+    pub async fn refresh_states(&mut self) {
+        let current: Vec<(String, String, Status)> = self
+            .services
+            .iter()
+            .filter(|(_, service)| service.status != Status::Removed)
+            .map(|(name, service)| (name.clone(), service.container_id.clone(), service.status))
+            .collect();
+        for (name, id, status) in current {
+            let _ = self.refresh(&name, &id, status).await;
+        }
     }
 
     async fn refresh(&mut self, name: &str, id: &str, status: Status) -> Result<(), Failure> {

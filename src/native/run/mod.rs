@@ -119,7 +119,33 @@ async fn deploy(
         return 1;
     }
 
-    // 3. images: the ones from elsewhere must be here already; then build the Nix ones
+    // 3. the enclave, if it exists, must hold this package: say so before building
+    let docker = engine.client();
+    let network = match enclave::find_network(docker, &enclave_name).await {
+        Ok(network) => network,
+        Err(error) => {
+            eprintln!(
+                "error: {}",
+                enclave::describe("cannot list networks", &engine.host, &error)
+            );
+            return 1;
+        }
+    };
+    if let Some(network) = &network {
+        let package = network
+            .labels
+            .get(enclave::LABEL_PACKAGE)
+            .cloned()
+            .unwrap_or_default();
+        if package != plan.package {
+            eprintln!(
+                "error: enclave {enclave_name} holds package {package}, not {}; give another `--enclave`, or remove it with `starflake enclave rm {enclave_name}`",
+                plan.package
+            );
+            return 1;
+        }
+    }
+    // 4. images: the ones from elsewhere must be here already; then build the Nix ones
     let used = used_images(&plan);
     let mut images: BTreeMap<String, ImageInfo> = BTreeMap::new();
     let mut nix_images: Vec<(&Image, &NixBuild)> = Vec::new();
@@ -198,32 +224,7 @@ async fn deploy(
         );
     }
 
-    // 4. the enclave
-    let docker = engine.client();
-    let network = match enclave::find_network(docker, &enclave_name).await {
-        Ok(network) => network,
-        Err(error) => {
-            eprintln!(
-                "error: {}",
-                enclave::describe("cannot list networks", &engine.host, &error)
-            );
-            return 1;
-        }
-    };
-    if let Some(network) = &network {
-        let package = network
-            .labels
-            .get(enclave::LABEL_PACKAGE)
-            .cloned()
-            .unwrap_or_default();
-        if package != plan.package {
-            eprintln!(
-                "error: enclave {enclave_name} holds package {package}, not {}; give another `--enclave`, or remove it with `starflake enclave rm {enclave_name}`",
-                plan.package
-            );
-            return 1;
-        }
-    }
+    // 5. the enclave's network, made when it is new
     let new_enclave = network.is_none();
     let rollback = if flags.rollback {
         true
@@ -289,7 +290,7 @@ async fn deploy(
         prints: Vec::new(),
     };
 
-    // 5. the steps, in order; Ctrl-C stops between (and inside) them
+    // 6. the steps, in order; Ctrl-C stops between (and inside) them
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
@@ -343,7 +344,7 @@ async fn deploy(
         }
     }
 
-    // 6. faults and rollback
+    // 7. faults and rollback
     let mut rolled_back = None;
     if let Some((index, failure)) = &failed {
         let step = &plan.steps[*index];
@@ -378,6 +379,7 @@ async fn deploy(
     // Services of earlier runs that this plan does not mention stay as they are.
     let mut kept = Vec::new();
     if failed.is_none() && !interrupted {
+        executor.refresh_states().await;
         for summary in enclave::containers(docker, &enclave_name)
             .await
             .unwrap_or_default()
@@ -391,16 +393,15 @@ async fn deploy(
                 && let Ok(container) = docker.inspect_container(&id, None).await
             {
                 kept.push(ServiceReport {
-                    name: service,
                     status: "kept".to_owned(),
                     view: enclave::service_view(&container, &network.name),
                 });
             }
         }
-        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        kept.sort_by(|a, b| a.view.name.cmp(&b.view.name));
     }
 
-    // 7. the summary
+    // 8. the summary
     let output = plan.output.as_ref().map(|output| {
         executor
             .results
@@ -421,18 +422,19 @@ async fn deploy(
         },
         services: executor
             .services
-            .iter()
-            .map(|(name, service)| ServiceReport {
-                name: name.clone(),
-                status: if rolled_back == Some(true)
+            .values()
+            .map(|service| {
+                let mut view = service.view.clone();
+                let status = if rolled_back == Some(true)
                     && (new_enclave
                         || matches!(service.status, Status::Created | Status::Recreated))
                 {
+                    view.mark_removed();
                     "rolled_back".to_owned()
                 } else {
                     service.status.word().to_owned()
-                },
-                view: service.view.clone(),
+                };
+                ServiceReport { status, view }
             })
             .chain(kept)
             .collect(),
@@ -806,10 +808,21 @@ struct Report {
 
 #[derive(Serialize)]
 struct ServiceReport {
-    name: String,
     status: String,
     #[serde(flatten)]
     view: enclave::ServiceView,
+}
+
+impl ServiceReport {
+    /// The status, with the container's state when it is not running although it should.
+    fn status_text(&self) -> String {
+        let expected = matches!(self.status.as_str(), "stopped" | "removed" | "rolled_back");
+        if expected || self.view.state == "running" {
+            self.status.clone()
+        } else {
+            format!("{} ({})", self.status, self.view.state)
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -831,7 +844,7 @@ fn render_summary(report: &Report) -> String {
         let mut first = true;
         let name = |first: bool| {
             if first {
-                service.name.clone()
+                service.view.name.clone()
             } else {
                 String::new()
             }
@@ -840,7 +853,7 @@ fn render_summary(report: &Report) -> String {
             rows.push(vec![
                 name(first),
                 if first {
-                    service.status.clone()
+                    service.status_text()
                 } else {
                     String::new()
                 },
@@ -852,7 +865,7 @@ fn render_summary(report: &Report) -> String {
         if first {
             rows.push(vec![
                 name(true),
-                service.status.clone(),
+                service.status_text(),
                 "-".to_owned(),
                 String::new(),
             ]);
@@ -882,6 +895,35 @@ fn render_summary(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(status: &str, state: &str) -> ServiceReport {
+        ServiceReport {
+            status: status.to_owned(),
+            view: enclave::ServiceView {
+                name: "quick".to_owned(),
+                container: "starflake-e--quick".to_owned(),
+                state: state.to_owned(),
+                image: "app:latest".to_owned(),
+                image_id: None,
+                store_path: None,
+                ip_address: None,
+                ports: Vec::new(),
+                instruction: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_service_whose_command_ended_shows_its_state() {
+        assert_eq!(
+            report("created", "exited").status_text(),
+            "created (exited)"
+        );
+        assert_eq!(report("created", "running").status_text(), "created");
+        assert_eq!(report("stopped", "exited").status_text(), "stopped");
+        let json = serde_json::to_string(&report("created", "running")).unwrap();
+        assert_eq!(json.matches("\"name\"").count(), 1, "{json}");
+    }
 
     fn step(line: u32, instruction: Instruction) -> Step {
         Step {
