@@ -149,7 +149,8 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
     }
 }
 
-/// Parses `--args`: JSON first, then YAML (a superset, with worse messages for JSON typos).
+/// Parses `--args` as Kurtosis does: JSON first, then YAML (the SDK's `maybeParseYaml` converts
+/// any text that is not valid JSON with `ghodss/yaml`, a YAML 1.1 parser).
 fn parse_args(input: &ArgsInput, diagnostics: &mut Vec<Diagnostic>) -> Option<serde_json::Value> {
     if input.text.trim().is_empty() {
         return Some(serde_json::Value::Object(Default::default()));
@@ -158,39 +159,36 @@ fn parse_args(input: &ArgsInput, diagnostics: &mut Vec<Diagnostic>) -> Option<se
         Ok(value) => return Some(value),
         Err(error) => error,
     };
-    // Text with quoted keys was meant as JSON: YAML's flow syntax would accept its mistakes
-    // (`{"a": }` is valid YAML).
+    // Text with quoted keys was meant as JSON: YAML's flow syntax forgives its mistakes
+    // (a trailing comma, `{"a": }` for null), and Kurtosis runs it, but say so.
     let looks_like_json =
         input.text.trim_start().starts_with(['{', '[']) && input.text.contains("\":");
-    let yaml = if looks_like_json {
-        None
-    } else {
-        Some(serde_yaml_ng::from_str::<serde_json::Value>(&input.text))
-    };
-    match yaml {
-        Some(Ok(value)) => Some(value),
-        yaml_result => {
-            let yaml_error = yaml_result.and_then(Result::err);
+    let json_offset = offset_of(&input.text, json_error.line(), json_error.column());
+    let json_message = first_line_of(&json_error.to_string());
+    match serde_yaml_ng::from_str::<serde_json::Value>(&input.text) {
+        Ok(value) => {
+            if looks_like_json {
+                let offset = json_offset.min(input.text.len()) as u32;
+                diagnostics.push(
+                    Diagnostic::new(
+                        Rule::InvalidArgs,
+                        &input.origin,
+                        Span::new(offset, offset),
+                        format!("the package arguments are not valid JSON ({json_message}); Kurtosis reads them as YAML instead"),
+                    )
+                    .with_severity(crate::diagnostic::Severity::Warning)
+                    .with_help("fix the JSON, so that the arguments mean what they look like"),
+                );
+            }
+            Some(value)
+        }
+        Err(yaml_error) => {
             let (offset, message) = if looks_like_json {
-                (
-                    offset_of(&input.text, json_error.line(), json_error.column()),
-                    json_error.to_string(),
-                )
+                (json_offset, json_message)
             } else {
-                let offset = yaml_error
-                    .as_ref()
-                    .and_then(|error| error.location())
-                    .map_or(0, |location| location.index());
-                (
-                    offset,
-                    yaml_error.map_or_else(|| json_error.to_string(), |error| error.to_string()),
-                )
+                let offset = yaml_error.location().map_or(0, |location| location.index());
+                (offset, first_line_of(&yaml_error.to_string()))
             };
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
             let offset = offset.min(input.text.len()) as u32;
             diagnostics.push(
                 Diagnostic::new(
@@ -204,6 +202,15 @@ fn parse_args(input: &ArgsInput, diagnostics: &mut Vec<Diagnostic>) -> Option<se
             None
         }
     }
+}
+
+/// An error message without its ` at line L column C` suffix.
+fn first_line_of(message: &str) -> String {
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
 }
 
 /// Byte offset of a 1-based line and column.

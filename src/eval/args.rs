@@ -703,6 +703,13 @@ impl DiagnosticBuilder<'_> {
         self
     }
 
+    pub fn severity(mut self, severity: crate::diagnostic::Severity) -> Self {
+        if let Some(diagnostic) = self.diagnostic.take() {
+            self.diagnostic = Some(diagnostic.with_severity(severity));
+        }
+        self
+    }
+
     pub fn label(mut self, place: &Place, message: impl Into<String>) -> Self {
         if let Some(diagnostic) = self.diagnostic.take() {
             self.diagnostic = Some(diagnostic.with_label(place.file.clone(), place.span, message));

@@ -4,7 +4,9 @@ mod args;
 mod builtins;
 mod callsites;
 mod dialect;
+mod percent;
 mod session;
+mod tabs;
 mod values;
 
 use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
@@ -41,6 +43,7 @@ pub const MAX_TICKS: u64 = 60_000_000;
 pub(crate) fn globals() -> Globals {
     GlobalsBuilder::extended_by(&[LibraryExtension::StructType, LibraryExtension::Json])
         .with(builtins::register)
+        .with(percent::register)
         .build()
 }
 
@@ -160,7 +163,7 @@ impl<'a> Session<'a> {
                 return Err(LoadFailure::Reported);
             }
         };
-        let ast = match AstModule::parse(path, text.clone(), &DIALECT) {
+        let mut ast = match AstModule::parse(path, tabs::untab(&text).into_owned(), &DIALECT) {
             Ok(ast) => ast,
             Err(error) => {
                 self.state.borrow_mut().files.insert(path, &text);
@@ -194,6 +197,7 @@ impl<'a> Session<'a> {
             eval.extra = Some(self);
             eval.set_loader(&loader);
             self.new_evaluator_limits(&mut eval);
+            percent::rewrite(&mut ast, &text);
             let result = eval.eval_module(ast, &self.globals);
             drop(eval);
             match result {
@@ -413,7 +417,7 @@ pub(crate) fn run_package(
         .get(main_path)
         .map(|file| file.text.clone())
         .unwrap_or_default();
-    let params = AstModule::parse(main_path, text, &DIALECT)
+    let params = AstModule::parse(main_path, tabs::untab(&text).into_owned(), &DIALECT)
         .ok()
         .and_then(|ast| dialect::function_params(&ast, function));
     let Some((name_span, params)) = params else {

@@ -18,7 +18,7 @@ use super::types::{
     ImageChoice, StoreSpecValue, TolerationValue, duration_or_none, int_list, list_items,
     privileged_warning,
 };
-use crate::diagnostic::Rule;
+use crate::diagnostic::{Rule, Severity};
 use crate::plan::{self, Instruction};
 
 pub(crate) static RUN_SH: BuiltinDef = BuiltinDef::instruction(
@@ -179,19 +179,40 @@ fn task_store(call: &Call, session: &Session) -> (Vec<plan::StoreSpec>, bool) {
     (store, opaque)
 }
 
+/// Docker's container names are `<task name>--<32-hex uuid>`, at most 256 characters.
+const MAX_DOCKER_TASK_NAME: usize = 256 - 2 - 32;
+
 fn task_common(call: &Call, session: &Session, default_image: &str) -> TaskCommon {
     // `plan.run_sh("echo hi")` binds the script to `name`: the missing `run` is reported, and
     // the script is not checked as a task name.
     let script_as_name = call.value("run").is_none() && call.positional > 0;
     if let Some(name) = call.string(session, "name").filter(|_| !script_as_name) {
         if !name.contains("{{kurtosis:") && !is_valid_service_name(&name) {
-            call.report(
-                session,
-                Rule::InvalidServiceName,
-                "name",
-                format!("`{name}` is not a valid task name: a task runs as a service, so use lower-case letters, digits and `-`, start with a letter, at most 63 characters (RFC 1035)"),
-            )
-            .help(format!("for example \"{}\"", suggest_dns_label(&name, 63)));
+            // Kurtosis checks service names in `add_service` only: a task's name goes straight
+            // to the backend, where Docker takes any container name of `[a-zA-Z0-9-._]` (so
+            // `deploy_contracts` runs) and Kubernetes wants an RFC 1035 label.
+            let docker_accepts = name.len() <= MAX_DOCKER_TASK_NAME
+                && name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"-._".contains(&byte));
+            if docker_accepts {
+                call.report(
+                    session,
+                    Rule::InvalidServiceName,
+                    "name",
+                    format!("`{name}` is not an RFC 1035 name: Kurtosis runs this task on Docker, which accepts it, but not on Kubernetes, which needs lower-case letters, digits and `-`, starting with a letter, at most 63 characters"),
+                )
+                .severity(Severity::Warning)
+                .help(format!("for example \"{}\"", suggest_dns_label(&name, 63)));
+            } else {
+                call.report(
+                    session,
+                    Rule::InvalidServiceName,
+                    "name",
+                    format!("`{name}` is not a valid task name: a task runs as a container, so use letters, digits, `-`, `.` and `_` (Docker), or better lower-case letters, digits and `-`, starting with a letter, at most 63 characters (RFC 1035)"),
+                )
+                .help(format!("for example \"{}\"", suggest_dns_label(&name, 63)));
+            }
         }
     }
     let choice = match call.given("image") {

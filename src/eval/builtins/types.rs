@@ -597,7 +597,28 @@ impl Display for ServiceConfigValue {
 #[starlark_value(type = "ServiceConfig")]
 impl<'v> StarlarkValue<'v> for ServiceConfigValue {
     fn get_attr(&self, attribute: &str, heap: Heap<'v>) -> Option<Value<'v>> {
-        json_attr(&self.config, attribute, heap)
+        // Kurtosis gives back the arguments as passed: `config.ports["http"]` is a PortSpec.
+        let ports = match attribute {
+            "ports" => &self.config.ports,
+            "public_ports" => &self.config.public_ports,
+            _ => return json_attr(&self.config, attribute, heap),
+        };
+        if ports.is_empty() {
+            return None;
+        }
+        Some(
+            heap.alloc(starlark::values::dict::AllocDict(ports.iter().map(
+                |(id, spec)| {
+                    (
+                        id.as_str(),
+                        PortSpecValue {
+                            data: spec.clone(),
+                            origin: self.origin.clone(),
+                        },
+                    )
+                },
+            ))),
+        )
     }
 
     fn dir_attr(&self) -> Vec<String> {

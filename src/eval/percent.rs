@@ -1,0 +1,83 @@
+//! `"%(name)s" % {"name": value}`, which starlark-go supports and starlark-rust does not.
+//!
+//! In a module whose text has `%(`, every `%` operator is rewritten to a call of
+//! [`PERCENT`] (same spans), which handles a keyed format as starlark-go's `interpolate` does and
+//! hands everything else to the ordinary operator.
+
+use std::collections::HashMap;
+
+use starlark::environment::GlobalsBuilder;
+use starlark::starlark_module;
+use starlark::syntax::AstModule;
+use starlark::values::dict::DictRef;
+use starlark::values::tuple::AllocTuple;
+use starlark::values::{Heap, Value};
+
+/// The global the `%` operator is rewritten to call.
+pub(crate) const PERCENT: &str = "_starflake_percent";
+
+/// Rewrites `%` in modules that may use keyed formats.
+pub(crate) fn rewrite(ast: &mut AstModule, text: &str) {
+    if text.contains("%(") {
+        ast.replace_binary_operators(&HashMap::from([("%".to_owned(), PERCENT.to_owned())]));
+    }
+}
+
+#[starlark_module]
+pub(crate) fn register(builder: &mut GlobalsBuilder) {
+    fn _starflake_percent<'v>(
+        #[starlark(require = pos)] lhs: Value<'v>,
+        #[starlark(require = pos)] rhs: Value<'v>,
+        heap: Heap<'v>,
+    ) -> starlark::Result<Value<'v>> {
+        match (lhs.unpack_str(), DictRef::from_value(rhs)) {
+            (Some(format), Some(dict)) if format.contains("%(") => {
+                let (positional, values) = keyed_to_positional(format, |key| {
+                    dict.get_str(key)
+                        .ok_or_else(|| format!("key not found: {key}"))
+                })
+                .map_err(|message| starlark::Error::new_value(anyhow::anyhow!(message)))?;
+                let values: Vec<Value<'v>> = values
+                    .into_iter()
+                    .map(|value| value.unwrap_or(rhs))
+                    .collect();
+                heap.alloc_str(&positional)
+                    .to_value()
+                    .percent(heap.alloc(AllocTuple(values)), heap)
+            }
+            _ => lhs.percent(rhs, heap),
+        }
+    }
+}
+
+/// `%(key)s` becomes `%s` with the key's value; a plain conversion takes the mapping itself
+/// (`None` here), as in starlark-go.
+fn keyed_to_positional<'v>(
+    format: &str,
+    mut lookup: impl FnMut(&str) -> Result<Value<'v>, String>,
+) -> Result<(String, Vec<Option<Value<'v>>>), String> {
+    let mut out = String::with_capacity(format.len());
+    let mut values = Vec::new();
+    let mut rest = format;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('%') {
+            out.push_str("%%");
+            rest = after;
+            continue;
+        }
+        out.push('%');
+        if let Some(after) = rest.strip_prefix('(') {
+            let close = after
+                .find(')')
+                .ok_or_else(|| "incomplete format key".to_owned())?;
+            values.push(Some(lookup(&after[..close])?));
+            rest = &after[close + 1..];
+        } else {
+            values.push(None);
+        }
+    }
+    out.push_str(rest);
+    Ok((out, values))
+}
