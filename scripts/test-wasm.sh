@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the wasm module: builds pkg/ (installing the tools it needs), runs the
-# wasm-bindgen tests in Node, compares every fixture with the native CLI, and checks the
-# TypeScript types against real output.
+# wasm-bindgen tests in Node, compares every fixture with the native CLI, checks the
+# TypeScript types against real output, and checks that memory stays flat over 3,000 checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +19,6 @@ node scripts/wasm-parity.mjs
 
 step "TypeScript types"
 node scripts/wasm-types.mjs
+
+step "memory stays flat over thousands of checks"
+node --expose-gc scripts/wasm-memory.mjs
