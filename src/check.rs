@@ -116,6 +116,7 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
             files,
             ..State::default()
         }),
+        statement: Default::default(),
     };
     let args_place = options.args.as_ref().map(|input| Place {
         file: input.origin.clone(),

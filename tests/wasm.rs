@@ -290,6 +290,8 @@ fn a_runaway_loop_ends_with_sf004_at_the_deadline() {
     let elapsed = js_sys::Date::now() - started;
     assert_eq!(codes(&report), ["SF004"]);
     assert!(string(&report, "diagnostics.0.message").contains("did not finish"));
+    // at the statement that was running, not at the top of the file
+    assert_eq!(number(&report, "diagnostics.0.range.start.line"), 3.0);
     assert!(
         elapsed < 2000.0,
         "the 200 ms deadline stopped it after {elapsed} ms"

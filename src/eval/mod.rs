@@ -10,7 +10,7 @@ mod tabs;
 mod values;
 
 use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
-use starlark::eval::Evaluator;
+use starlark::eval::{BeforeStmtFunc, Evaluator};
 use starlark::syntax::{AstModule, Dialect};
 use starlark::values::dict::DictRef;
 use starlark::values::list::ListRef;
@@ -18,6 +18,7 @@ use starlark::values::structs::StructRef;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{Value, ValueLike};
 
+use session::StatementTracker;
 pub(crate) use session::{Place, Session, State};
 
 use crate::diagnostic::{Diagnostic, Rule};
@@ -133,6 +134,15 @@ impl<'a> Session<'a> {
         if let Some(interrupt) = self.interrupt {
             eval.set_check_cancelled(Box::new(interrupt));
         }
+        eval.before_stmt_for_dap(BeforeStmtFunc::Dyn(Box::new(StatementTracker(
+            self.statement.clone(),
+        ))));
+    }
+
+    /// Where to report an evaluation error that carries no place of its own: the statement
+    /// being evaluated, else `fallback`.
+    fn unplaced_error_at(&self, fallback: Place) -> Place {
+        self.statement.place().unwrap_or(fallback)
     }
 
     /// Reads, parses and evaluates one module (once; later calls get the cached result).
@@ -214,10 +224,10 @@ impl<'a> Session<'a> {
                 Err(error) => {
                     self.report(error_diagnostic(
                         &error,
-                        &Place {
+                        &self.unplaced_error_at(Place {
                             file: path.to_owned(),
                             span: Span::default(),
-                        },
+                        }),
                     ));
                     Err(LoadFailure::Reported)
                 }
@@ -538,7 +548,8 @@ pub(crate) fn run_package(
         match eval.eval_function(run, &positional, &named) {
             Ok(result) => to_json(result),
             Err(error) => {
-                session.report(error_diagnostic(&error, &entry_place));
+                let place = session.unplaced_error_at(entry_place.clone());
+                session.report(error_diagnostic(&error, &place));
                 None
             }
         }

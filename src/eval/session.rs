@@ -2,11 +2,12 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use starlark::any::ProvidesStaticType;
-use starlark::codemap::FileSpan;
+use starlark::codemap::{FileSpan, FileSpanRef};
 use starlark::environment::{FrozenModule, Globals};
-use starlark::eval::Evaluator;
+use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
 
 use super::callsites::CallSites;
 use crate::diagnostic::Diagnostic;
@@ -86,6 +87,39 @@ pub(crate) struct Session<'a> {
     /// Asked now and then during evaluation; `true` stops it (a wall-clock deadline).
     pub interrupt: Option<&'a dyn Fn() -> bool>,
     pub state: RefCell<State>,
+    /// The statement being evaluated, for errors that starlark reports without a place.
+    pub statement: Rc<CurrentStatement>,
+}
+
+/// The statement evaluation is at. A runaway evaluation is stopped by starlark without a
+/// location; this puts its diagnostic on the loop that ran away instead of the file's start.
+#[derive(Default)]
+pub(crate) struct CurrentStatement(RefCell<Option<FileSpan>>);
+
+impl CurrentStatement {
+    pub fn place(&self) -> Option<Place> {
+        self.0.borrow().as_ref().map(Place::of)
+    }
+}
+
+/// Follows [`CurrentStatement`] from starlark's before-statement hook.
+pub(crate) struct StatementTracker(pub Rc<CurrentStatement>);
+
+impl<'e> BeforeStmtFuncDyn<'e> for StatementTracker {
+    fn call<'v>(
+        &mut self,
+        span: FileSpanRef,
+        _continued: bool,
+        _eval: &mut Evaluator<'v, '_, 'e>,
+    ) -> starlark::Result<()> {
+        let mut current = (self.0).0.borrow_mut();
+        match current.as_mut() {
+            // Same file (compared by identity): no need to clone the code map again.
+            Some(at) if at.file == *span.file => at.span = span.span,
+            _ => *current = Some(span.to_file_span()),
+        }
+        Ok(())
+    }
 }
 
 impl<'a> Session<'a> {
