@@ -600,7 +600,7 @@ fn untracked_files_in_a_git_work_tree_are_explained() {
     let run = fixture.build(&[]);
     run.expect(0);
     for expected in [
-        "warning: the flake folder `nix` is in the git work tree",
+        "warning: the package is the git work tree",
         "untracked: bin/busybox, build-image.sh, build-stream.sh, stream-image.sh",
         "ignored: result",
         "`git add` the files the build needs",
@@ -608,6 +608,26 @@ fn untracked_files_in_a_git_work_tree_are_explained() {
         run.stderr_has(expected);
     }
     assert!(!run.stderr.contains("flake.nix,"), "{}", run.stderr);
+}
+
+#[test]
+fn a_package_in_a_subfolder_of_a_git_work_tree_gets_no_untracked_warning() {
+    // `kurtosis run` uploads such a package without `.git`, so Kurtosis sees every file too.
+    let fixture = Fixture::new("tar", "sfb-gitsub");
+    let package = fixture.dir.join("package");
+    std::fs::create_dir_all(&package).unwrap();
+    for name in ["kurtosis.yml", "main.star", "nix"] {
+        std::fs::rename(fixture.dir.join(name), package.join(name)).unwrap();
+    }
+    let status = Command::new("git")
+        .args(["init", "-q", "."])
+        .current_dir(&fixture.dir)
+        .status()
+        .expect("git runs");
+    assert!(status.success());
+    let run = fixture.build(&["package"]);
+    run.expect(0);
+    assert!(!run.stderr.contains("not in git"), "{}", run.stderr);
 }
 
 /// The dangling (untagged) images whose command mentions `id`: what a load that was not

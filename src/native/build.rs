@@ -1041,8 +1041,10 @@ impl Progress {
 // ---------------------------------------------------------------------------------------
 // git and `path:`
 
-/// Explains where `path:` (what starflake builds) and git semantics (what Kurtosis and a bare
-/// `nix build ./dir` use inside a git work tree) see different files.
+/// Explains where `path:` (what starflake builds) and git semantics see different files. That
+/// matters when the package is the root of a git work tree: `kurtosis run .` then uploads
+/// `.git` with it, and Nix reads the flake with git semantics, blind to untracked files. A
+/// package in a subfolder is uploaded without `.git`, so Kurtosis sees every file.
 pub fn git_warnings(root: &Path, flake_dir: &str) -> Vec<String> {
     let dir = if flake_dir.is_empty() {
         root.to_path_buf()
@@ -1065,6 +1067,8 @@ pub fn git_warnings(root: &Path, flake_dir: &str) -> Vec<String> {
         return Vec::new(); // no git, or not in a work tree
     };
     let top = String::from_utf8_lossy(&top).trim().to_owned();
+    let same_folder = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    let package_is_repository = same_folder(root, Path::new(&top));
     let split = |bytes: Vec<u8>| -> Vec<String> {
         bytes
             .split(|b| *b == 0)
@@ -1096,9 +1100,9 @@ pub fn git_warnings(root: &Path, flake_dir: &str) -> Vec<String> {
     .unwrap_or_default();
 
     let mut warnings = Vec::new();
-    if !untracked.is_empty() || !ignored.is_empty() {
+    if package_is_repository && (!untracked.is_empty() || !ignored.is_empty()) {
         let mut text = format!(
-            "warning: the flake folder `{shown}` is in the git work tree {top}, and some of its files are not in git:"
+            "warning: the package is the git work tree {top}, and some files of its flake folder `{shown}` are not in git:"
         );
         if !untracked.is_empty() {
             text.push_str(&format!("\n  untracked: {}", sample(&untracked)));
@@ -1107,8 +1111,9 @@ pub fn git_warnings(root: &Path, flake_dir: &str) -> Vec<String> {
             text.push_str(&format!("\n  ignored: {}", sample(&ignored)));
         }
         text.push_str(&format!(
-            "\n  starflake builds `path:./{shown}`, which copies them into the build; Kurtosis and `nix build ./{shown}` use git \
-             semantics and would not see them. `git add` the files the build needs (staging is enough){}",
+            "\n  starflake builds `path:./{shown}`, which copies them into the build; `kurtosis run` of this repository-root \
+             package uploads `.git` too, so Kurtosis (like `nix build ./{shown}`) uses git semantics and would not see them. \
+             `git add` the files the build needs (staging is enough){}",
             if ignored.is_empty() {
                 ""
             } else {
