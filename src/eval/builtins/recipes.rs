@@ -559,34 +559,43 @@ fn target_service(session: &Session, call: &Call) -> Option<String> {
 }
 
 fn exec<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
-    let session = Session::of(eval);
-    let service_name = target_service(session, call);
-    let recipe = recipe_argument(call, session, "recipe", Accepts::Exec);
-    let acceptable_codes = int_list(call, session, "acceptable_codes");
-    let skip_code_check = call.bool(session, "skip_code_check").unwrap_or(false);
-    let (Some(service_name), Some((recipe, _))) = (service_name, recipe) else {
-        return Ok(eval.heap().alloc(Unknown));
-    };
-    let recorded = !call.incomplete.get();
-    if recorded {
-        record(
-            session,
-            call,
-            Instruction::Exec {
-                service_name,
-                recipe: recipe.clone(),
-                acceptable_codes,
-                skip_code_check,
-            },
-        );
-    }
-    Ok(recipe_result(session, eval.heap(), &recipe, recorded))
+    send_recipe(
+        call,
+        eval,
+        Accepts::Exec,
+        |service_name, recipe, acceptable_codes, skip_code_check| Instruction::Exec {
+            service_name,
+            recipe,
+            acceptable_codes,
+            skip_code_check,
+        },
+    )
 }
 
 fn request<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
+    send_recipe(
+        call,
+        eval,
+        Accepts::Http,
+        |service_name, recipe, acceptable_codes, skip_code_check| Instruction::Request {
+            service_name,
+            recipe,
+            acceptable_codes,
+            skip_code_check,
+        },
+    )
+}
+
+/// `plan.exec` and `plan.request`: one recipe sent to a service, with acceptable codes.
+fn send_recipe<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+    accepts: Accepts,
+    instruction: impl FnOnce(String, plan::Recipe, Option<Vec<i64>>, bool) -> Instruction,
+) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     let service_name = target_service(session, call);
-    let recipe = recipe_argument(call, session, "recipe", Accepts::Http);
+    let recipe = recipe_argument(call, session, "recipe", accepts);
     let acceptable_codes = int_list(call, session, "acceptable_codes");
     let skip_code_check = call.bool(session, "skip_code_check").unwrap_or(false);
     let (Some(service_name), Some((recipe, origin))) = (service_name, recipe) else {
@@ -595,16 +604,13 @@ fn request<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::R
     check_recipe_port(session, call, &service_name, &recipe, &origin);
     let recorded = !call.incomplete.get();
     if recorded {
-        record(
-            session,
-            call,
-            Instruction::Request {
-                service_name,
-                recipe: recipe.clone(),
-                acceptable_codes,
-                skip_code_check,
-            },
+        let step = instruction(
+            service_name,
+            recipe.clone(),
+            acceptable_codes,
+            skip_code_check,
         );
+        record(session, call, step);
     }
     Ok(recipe_result(session, eval.heap(), &recipe, recorded))
 }
