@@ -679,23 +679,26 @@ fn start_service<'v>(
     call: &Call<'v>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Value<'v>> {
-    let session = Session::of(eval);
-    if let Some((name, _)) = named_service(session, call) {
-        if !call.incomplete.get() {
-            record(session, call, Instruction::StartService { name });
-        }
-    }
-    Ok(Value::new_none())
+    record_for_service(call, eval, |name| Instruction::StartService { name })
 }
 
 fn stop_service<'v>(
     call: &Call<'v>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Value<'v>> {
+    record_for_service(call, eval, |name| Instruction::StopService { name })
+}
+
+/// An instruction that only names an existing service: checks the name and records the step.
+fn record_for_service<'v>(
+    call: &Call<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+    instruction: impl FnOnce(String) -> Instruction,
+) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     if let Some((name, _)) = named_service(session, call) {
         if !call.incomplete.get() {
-            record(session, call, Instruction::StopService { name });
+            record(session, call, instruction(name));
         }
     }
     Ok(Value::new_none())
