@@ -468,24 +468,61 @@ pub(crate) fn recipe_result<'v>(
     heap.alloc(AllocDict(entries))
 }
 
+/// What `ReadyCondition` and `plan.wait` poll for, and how often and how long.
+struct PollArgs {
+    field: Option<String>,
+    assertion: Option<String>,
+    target_value: Option<serde_json::Value>,
+    interval: String,
+    timeout: String,
+}
+
+/// Reads and checks the polling arguments; `recipe` is the recipe polled, when it is known.
+fn poll_args(
+    call: &Call,
+    session: &Session,
+    recipe: Option<&plan::Recipe>,
+    default_timeout: &str,
+) -> PollArgs {
+    let field = call.string(session, "field");
+    let assertion = assertion(call, session, "assertion");
+    if let (Some(assertion), Some(target)) = (&assertion, call.given("target_value")) {
+        check_target(call, session, assertion, target);
+    }
+    if let (Some(recipe), Some(field)) = (recipe, &field) {
+        check_field(call, session, field, recipe);
+    }
+    let interval = duration_or_none(call, session, "interval", Some(WAIT_INTERVAL))
+        .unwrap_or_else(|| WAIT_INTERVAL.to_owned());
+    let timeout = duration_or_none(call, session, "timeout", Some(default_timeout))
+        .unwrap_or_else(|| default_timeout.to_owned());
+    PollArgs {
+        field,
+        assertion,
+        target_value: call.json(session, "target_value"),
+        interval,
+        timeout,
+    }
+}
+
 fn ready_condition<'v>(
     call: &Call<'v>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     let recipe = recipe_argument(call, session, "recipe", Accepts::Any);
-    let field = call.string(session, "field");
-    let assertion = assertion(call, session, "assertion");
-    let target = call.given("target_value");
-    if let (Some(assertion), Some(target)) = (&assertion, target) {
-        check_target(call, session, assertion, target);
-    }
-    if let (Some((recipe, _)), Some(field)) = (&recipe, &field) {
-        check_field(call, session, field, recipe);
-    }
-    let interval = duration_or_none(call, session, "interval", Some(WAIT_INTERVAL));
-    let timeout = duration_or_none(call, session, "timeout", Some(READY_TIMEOUT));
-    let target_value = call.json(session, "target_value");
+    let PollArgs {
+        field,
+        assertion,
+        target_value,
+        interval,
+        timeout,
+    } = poll_args(
+        call,
+        session,
+        recipe.as_ref().map(|(recipe, _)| recipe),
+        READY_TIMEOUT,
+    );
     let (Some((recipe, origin)), Some(field), Some(assertion), Some(target_value)) =
         (recipe, field, assertion, target_value)
     else {
@@ -499,8 +536,8 @@ fn ready_condition<'v>(
                 field,
                 assertion,
                 target_value,
-                interval: interval.unwrap_or_else(|| WAIT_INTERVAL.to_owned()),
-                timeout: timeout.unwrap_or_else(|| READY_TIMEOUT.to_owned()),
+                interval,
+                timeout,
             },
             port_place,
         },
@@ -619,18 +656,18 @@ fn wait<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Resu
     let session = Session::of(eval);
     let service_name = target_service(session, call);
     let recipe = recipe_argument(call, session, "recipe", Accepts::Any);
-    let field = call.string(session, "field");
-    let assertion = assertion(call, session, "assertion");
-    let target = call.given("target_value");
-    if let (Some(assertion), Some(target)) = (&assertion, target) {
-        check_target(call, session, assertion, target);
-    }
-    if let (Some((recipe, _)), Some(field)) = (&recipe, &field) {
-        check_field(call, session, field, recipe);
-    }
-    let interval = duration_or_none(call, session, "interval", Some(WAIT_INTERVAL));
-    let timeout = duration_or_none(call, session, "timeout", Some(WAIT_TIMEOUT));
-    let target_value = call.json(session, "target_value");
+    let PollArgs {
+        field,
+        assertion,
+        target_value,
+        interval,
+        timeout,
+    } = poll_args(
+        call,
+        session,
+        recipe.as_ref().map(|(recipe, _)| recipe),
+        WAIT_TIMEOUT,
+    );
     let (Some(service_name), Some((recipe, origin))) = (service_name, recipe) else {
         return Ok(eval.heap().alloc(Unknown));
     };
@@ -648,8 +685,8 @@ fn wait<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Resu
                 field,
                 assertion,
                 target_value,
-                interval: interval.unwrap_or_else(|| WAIT_INTERVAL.to_owned()),
-                timeout: timeout.unwrap_or_else(|| WAIT_TIMEOUT.to_owned()),
+                interval,
+                timeout,
             },
         );
         recorded = true;
