@@ -105,6 +105,34 @@ fn report(eval: &Evaluator, rule: Rule, message: impl Into<String>, help: Option
     session.report(diagnostic);
 }
 
+const INDENT_HELP: &str = "encode the value first: `json.indent(json.encode(value))`";
+
+/// The JSON text argument of `json.decode`/`json.indent`; `None` for a stand-in, or after
+/// reporting a value that is not a string.
+fn json_text<'v>(
+    eval: &Evaluator,
+    x: Value<'v>,
+    function: &str,
+    help: Option<&str>,
+) -> Option<&'v str> {
+    if is_unknown(x) {
+        return None;
+    }
+    let text = x.unpack_str();
+    if text.is_none() {
+        report(
+            eval,
+            Rule::WrongType,
+            format!(
+                "{function} needs a string, got a value of type `{}`",
+                x.get_type()
+            ),
+            help,
+        );
+    }
+    text
+}
+
 /// Whether a value is or holds a stand-in.
 fn contains_unknown(value: Value) -> bool {
     if is_unknown(value) {
@@ -355,19 +383,7 @@ fn json_members(builder: &mut GlobalsBuilder) {
         default: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
-        if is_unknown(x) {
-            return Ok(eval.heap().alloc(Unknown));
-        }
-        let Some(text) = x.unpack_str() else {
-            report(
-                eval,
-                Rule::WrongType,
-                format!(
-                    "json.decode needs a string, got a value of type `{}`",
-                    x.get_type()
-                ),
-                None,
-            );
+        let Some(text) = json_text(eval, x, "json.decode", None) else {
             return Ok(eval.heap().alloc(Unknown));
         };
         match decode_json(text, eval.heap()) {
@@ -395,19 +411,7 @@ fn json_members(builder: &mut GlobalsBuilder) {
         #[starlark(require = named, default = "\t")] indent: &str,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
-        if is_unknown(x) {
-            return Ok(eval.heap().alloc(Unknown));
-        }
-        let Some(text) = x.unpack_str() else {
-            report(
-                eval,
-                Rule::WrongType,
-                format!(
-                    "json.indent needs a string, got a value of type `{}`",
-                    x.get_type()
-                ),
-                Some("encode the value first: `json.indent(json.encode(value))`"),
-            );
+        let Some(text) = json_text(eval, x, "json.indent", Some(INDENT_HELP)) else {
             return Ok(eval.heap().alloc(Unknown));
         };
         match indent_json(text, prefix, indent) {
