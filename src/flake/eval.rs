@@ -970,22 +970,7 @@ impl Evaluator {
                     dynamic,
                     systems_only,
                 };
-                for (key, entry) in &lhs.entries {
-                    if out.entries.contains_key(key) {
-                        continue;
-                    }
-                    let entry = if rhs.dynamic {
-                        // The key exists, but the right side may replace its value.
-                        let value = self.opaque();
-                        AttrEntry {
-                            thunk: self.alloc_value(value),
-                            span: entry.span,
-                        }
-                    } else {
-                        *entry
-                    };
-                    out.entries.insert(key.clone(), entry);
-                }
+                self.add_left_only(&mut out, &lhs, rhs.dynamic);
                 Value::Attrs(Rc::new(out))
             }
             (Value::Opaque(_), Value::Attrs(rhs)) => {
@@ -997,6 +982,26 @@ impl Evaluator {
                 }))
             }
             _ => self.opaque(),
+        }
+    }
+
+    /// Adds to a merge the keys only `lhs` has. When `rhs` is dynamic it may still replace
+    /// them: the key exists, its value is unknown.
+    fn add_left_only(&mut self, out: &mut Attrs, lhs: &Attrs, rhs_dynamic: bool) {
+        for (key, entry) in &lhs.entries {
+            if out.entries.contains_key(key) {
+                continue;
+            }
+            let entry = if rhs_dynamic {
+                let value = self.opaque();
+                AttrEntry {
+                    thunk: self.alloc_value(value),
+                    span: entry.span,
+                }
+            } else {
+                *entry
+            };
+            out.entries.insert(key.clone(), entry);
         }
     }
 
@@ -1030,21 +1035,7 @@ impl Evaluator {
                         },
                     );
                 }
-                for (key, entry) in &lhs.entries {
-                    if out.entries.contains_key(key) {
-                        continue;
-                    }
-                    let entry = if rhs.dynamic {
-                        let value = self.opaque();
-                        AttrEntry {
-                            thunk: self.alloc_value(value),
-                            span: entry.span,
-                        }
-                    } else {
-                        *entry
-                    };
-                    out.entries.insert(key.clone(), entry);
-                }
+                self.add_left_only(&mut out, &lhs, rhs.dynamic);
                 Value::Attrs(Rc::new(out))
             }
             (None | Some(Value::Opaque(_)), Value::Attrs(rhs)) => {
