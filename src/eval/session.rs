@@ -12,6 +12,7 @@ use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
 use super::callsites::CallSites;
 use crate::diagnostic::Diagnostic;
 use crate::files::SourceFiles;
+use crate::flake::FlakeFile;
 use crate::package::Resolver;
 use crate::plan::{Image, Location, Step};
 use crate::source::SourceProvider;
@@ -29,6 +30,16 @@ impl Place {
         Place {
             file: file_span.filename().to_owned(),
             span: Span::new(file_span.span.begin().get(), file_span.span.end().get()),
+        }
+    }
+
+    /// The line and column (1-based, as the plan shows them) of the start of the place.
+    pub fn location(&self, files: &SourceFiles) -> Location {
+        let (line, column) = files.line_column(&self.file, self.span.start);
+        Location {
+            file: self.file.clone(),
+            line: line as u32,
+            column: column as u32,
         }
     }
 }
@@ -60,8 +71,9 @@ pub(crate) struct State {
     pub loading: Vec<String>,
     pub steps: Vec<Step>,
     pub images: Vec<Image>,
-    /// Where each image name was given its source, to report conflicts.
-    pub image_origins: HashMap<String, Place>,
+    /// Each image name's index in `images` and where it was given its source, to report
+    /// conflicts.
+    pub image_origins: HashMap<String, (usize, Place)>,
     pub services: BTreeMap<String, ServiceState>,
     pub artifacts: BTreeMap<String, Place>,
     /// Services removed by `plan.remove_service`, with where, for "removed here" labels.
@@ -74,7 +86,9 @@ pub(crate) struct State {
     pub next_id: u64,
     /// Dependencies reported as unavailable, by repository locator.
     pub unavailable_packages: std::collections::HashSet<String>,
-    /// Flakes already checked, by (flake file, output, image name).
+    /// Flakes read so far, by flake file.
+    pub flakes: HashMap<String, FlakeFile>,
+    /// Uses of flakes already checked, by (flake file, output, image name).
     pub checked_flakes: std::collections::HashSet<(String, Option<String>, String)>,
 }
 
@@ -172,16 +186,7 @@ impl<'a> Session<'a> {
     }
 
     pub fn location(&self, place: &Place) -> Location {
-        let (line, column) = self
-            .state
-            .borrow()
-            .files
-            .line_column(&place.file, place.span.start);
-        Location {
-            file: place.file.clone(),
-            line: line as u32,
-            column: column as u32,
-        }
+        place.location(&self.state.borrow().files)
     }
 
     /// The entry of the dict or list literal written at `place` whose key is the string `key`

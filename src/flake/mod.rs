@@ -24,15 +24,12 @@ use crate::diagnostic::{Diagnostic, Rule, did_you_mean};
 use crate::text::Span;
 use eval::{AttrEntry, CallKind, Evaluator, Sel, ThunkId, Value, span_of};
 
-/// One flake to check, as a `NixBuildSpec` uses it.
+/// One use of a flake: what a `NixBuildSpec` asks of it.
 #[derive(Clone, Copy, Debug)]
 pub struct FlakeCheck<'a> {
     /// Path of `flake.nix` relative to the package root, e.g. `nix/app/flake.nix`; used as the
     /// diagnostics' file.
     pub flake_file: &'a str,
-    pub flake_text: &'a str,
-    /// `flake.lock` exists beside `flake.nix`.
-    pub has_lock_file: bool,
     /// `None`: no `flake_output` (Nix's default lookup); `Some("x")`: the fragment `#x`.
     pub flake_output: Option<&'a str>,
     /// The system the image is built for, e.g. `x86_64-linux`.
@@ -55,24 +52,48 @@ pub struct FlakeSummary {
     pub dynamic: bool,
 }
 
-/// Everything a static reading of the flake can say; never a false error.
-pub fn check_flake(check: &FlakeCheck) -> Vec<Diagnostic> {
-    let Some(parse) = syntax::parse(check.flake_text) else {
-        // Too large or too deeply nested to read safely: say nothing rather than guess.
-        return Vec::new();
-    };
-    if !parse.errors().is_empty() {
-        return syntax::diagnostics(check.flake_file, check.flake_text, parse.errors());
+/// A `flake.nix` parsed and read once, then checked for every `NixBuildSpec` that uses it:
+/// packages often build many images from one flake.
+pub struct FlakeFile {
+    /// `None` when the file cannot be read statically (syntax errors, too large, not an
+    /// attribute set): no use of it is then reported.
+    flake: Option<Flake>,
+}
+
+impl FlakeFile {
+    /// Reads the flake and says what concerns the file itself: syntax errors (SF501) and
+    /// inputs without a lock file (SF505). Never a false error.
+    pub fn read(
+        flake_file: &str,
+        flake_text: &str,
+        has_lock_file: bool,
+    ) -> (Self, Vec<Diagnostic>) {
+        let unreadable = FlakeFile { flake: None };
+        let Some(parse) = syntax::parse(flake_text) else {
+            // Too large or too deeply nested to read safely: say nothing rather than guess.
+            return (unreadable, Vec::new());
+        };
+        if !parse.errors().is_empty() {
+            let errors = syntax::diagnostics(flake_file, flake_text, parse.errors());
+            return (unreadable, errors);
+        }
+        let flake = Flake::read(&parse.tree());
+        let findings = match &flake {
+            Some(flake) if !has_lock_file => {
+                flake.unlocked_inputs(flake_file).into_iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        (FlakeFile { flake }, findings)
     }
-    let Some(mut flake) = Flake::read(&parse.tree()) else {
-        return Vec::new();
-    };
-    let mut diagnostics = Vec::new();
-    if !check.has_lock_file {
-        diagnostics.extend(flake.unlocked_inputs(check));
+
+    /// What is wrong with one use of the flake (SF502, SF503, SF504, SF506).
+    pub fn check_use(&mut self, check: &FlakeCheck) -> Vec<Diagnostic> {
+        match &mut self.flake {
+            Some(flake) => flake.check_output(check),
+            None => Vec::new(),
+        }
     }
-    diagnostics.extend(flake.check_output(check));
-    diagnostics
 }
 
 /// Reads the description, inputs and statically known outputs; `None` on a syntax error.
@@ -267,7 +288,7 @@ impl Flake {
 
     // ---- SF505 ----
 
-    fn unlocked_inputs(&self, check: &FlakeCheck) -> Option<Diagnostic> {
+    fn unlocked_inputs(&self, flake_file: &str) -> Option<Diagnostic> {
         let names: Vec<&Named> = self.inputs.iter().chain(&self.implicit_inputs).collect();
         if names.is_empty() {
             return None;
@@ -277,7 +298,7 @@ impl Flake {
             .or_else(|| self.implicit_inputs.first().and_then(|input| input.span))
             .unwrap_or_default();
         let listed = quote_list(names.iter().map(|input| input.name.as_str()), 6);
-        let dir = match check.flake_file.rsplit_once('/') {
+        let dir = match flake_file.rsplit_once('/') {
             Some((dir, _)) if !dir.is_empty() => dir,
             _ => ".",
         };
@@ -301,7 +322,7 @@ impl Flake {
         Some(
             Diagnostic::new(
                 Rule::FlakeUnlockedInputs,
-                check.flake_file,
+                flake_file,
                 span,
                 format!("the flake has inputs ({listed}) but no `flake.lock` beside it"),
             )

@@ -40,16 +40,22 @@ impl<'a> Case<'a> {
         self
     }
     fn run(&self) -> Vec<Diagnostic> {
-        check_flake(&FlakeCheck {
+        let check = FlakeCheck {
             flake_file: FILE,
-            flake_text: self.text,
-            has_lock_file: self.lock,
             flake_output: self.output,
             system: self.system,
             image_name: self.image,
             origin: Some((STAR, ORIGIN)),
-        })
+        };
+        check_flake(self.text, self.lock, &check)
     }
+}
+
+/// What the checker reports for a flake file used once.
+fn check_flake(text: &str, has_lock_file: bool, check: &FlakeCheck) -> Vec<Diagnostic> {
+    let (mut flake, mut findings) = FlakeFile::read(check.flake_file, text, has_lock_file);
+    findings.extend(flake.check_use(check));
+    findings
 }
 
 fn codes(diagnostics: &[Diagnostic]) -> Vec<&'static str> {
@@ -612,6 +618,35 @@ const TWO_PACKAGES: &str = r#"{
 "#;
 
 #[test]
+fn one_reading_serves_every_use() {
+    let (mut flake, findings) = FlakeFile::read(FILE, TWO_PACKAGES, true);
+    assert!(findings.is_empty(), "{findings:#?}");
+    let uses = [
+        None,
+        Some("server"),
+        Some("web"),
+        Some("server"),
+        Some("web"),
+    ];
+    let codes: Vec<Vec<&str>> = uses
+        .iter()
+        .map(|output| {
+            codes(&flake.check_use(&FlakeCheck {
+                flake_file: FILE,
+                flake_output: *output,
+                system: "x86_64-linux",
+                image_name: "app",
+                origin: None,
+            }))
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [vec![], vec![], vec!["SF502"], vec![], vec!["SF502"]]
+    );
+}
+
+#[test]
 fn missing_output_names_the_candidates_and_existing_outputs() {
     let d = single(
         &Case::new(TWO_PACKAGES).output("web"),
@@ -1097,15 +1132,17 @@ fn unlocked_inputs() {
 
 #[test]
 fn flake_at_package_root_says_dot() {
-    let diagnostics = check_flake(&FlakeCheck {
-        flake_file: "flake.nix",
-        flake_text: EACH_DEFAULT_SYSTEM,
-        has_lock_file: false,
-        flake_output: None,
-        system: "x86_64-linux",
-        image_name: "app",
-        origin: None,
-    });
+    let diagnostics = check_flake(
+        EACH_DEFAULT_SYSTEM,
+        false,
+        &FlakeCheck {
+            flake_file: "flake.nix",
+            flake_output: None,
+            system: "x86_64-linux",
+            image_name: "app",
+            origin: None,
+        },
+    );
     assert_eq!(codes(&diagnostics), ["SF505"]);
     assert!(
         diagnostics[0]
@@ -1295,11 +1332,10 @@ fn attribute_names_are_quoted_when_needed() {
 // ---------------------------------------------------------------- robustness
 
 fn check_everything(text: &str) {
+    let (mut flake, _) = FlakeFile::read(FILE, text, false);
     for output in [None, Some("web"), Some("packages.x86_64-linux.default")] {
-        let _ = check_flake(&FlakeCheck {
+        let _ = flake.check_use(&FlakeCheck {
             flake_file: FILE,
-            flake_text: text,
-            has_lock_file: false,
             flake_output: output,
             system: "x86_64-linux",
             image_name: "app",

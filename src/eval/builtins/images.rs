@@ -2,9 +2,12 @@
 //! to the file that makes the instruction call, containment in the package, the flake itself,
 //! and one image name per source.
 
+use std::collections::hash_map::Entry;
+
 use super::super::session::{Place, Session};
 use super::types::ImageChoice;
 use crate::diagnostic::{Diagnostic, Rule};
+use crate::flake::{FlakeCheck, FlakeFile};
 use crate::package::Resolution;
 use crate::plan::{Image, ImageSource, NixBuild};
 use crate::source::{EntryKind, join};
@@ -244,33 +247,41 @@ fn check_flake(
     if !session.state.borrow_mut().checked_flakes.insert(key) {
         return;
     }
-    let Ok(text) = session.source.read(flake_file) else {
-        return;
+    let mut state = session.state.borrow_mut();
+    let state = &mut *state;
+    let flake = match state.flakes.entry(flake_file.to_owned()) {
+        Entry::Occupied(read) => read.into_mut(),
+        Entry::Vacant(unread) => {
+            let Ok(text) = session.source.read(flake_file) else {
+                return;
+            };
+            state.files.insert(flake_file, &text);
+            let has_lock_file = session
+                .source
+                .entry(&join(flake_dir, "flake.lock"))
+                .is_some();
+            let (flake, findings) = FlakeFile::read(flake_file, &text, has_lock_file);
+            state.diagnostics.extend(findings);
+            unread.insert(flake)
+        }
     };
-    session.state.borrow_mut().files.insert(flake_file, &text);
-    let has_lock_file = session
-        .source
-        .entry(&join(flake_dir, "flake.lock"))
-        .is_some();
-    let findings = crate::flake::check_flake(&crate::flake::FlakeCheck {
+    let findings = flake.check_use(&FlakeCheck {
         flake_file,
-        flake_text: &text,
-        has_lock_file,
         flake_output: spec.flake_output.as_deref(),
         system: &session.system,
         image_name: &spec.image_name,
         origin: Some((&origin.file, origin.span)),
     });
-    session.state.borrow_mut().diagnostics.extend(findings);
+    state.diagnostics.extend(findings);
 }
 
 /// Adds an image to the plan, reporting a name given to two different sources.
 fn add_image(session: &Session, name: &str, defined_at: &Place, source: ImageSource) {
-    let location = session.location(defined_at);
     let mut state = session.state.borrow_mut();
-    if let Some(existing) = state.images.iter().find(|image| image.name == name) {
+    if let Some((index, first)) = state.image_origins.get(name) {
+        let existing = &state.images[*index];
         if existing.source != source {
-            let first = state.image_origins.get(name).cloned().unwrap_or_default();
+            let first = first.clone();
             let describe = |source: &ImageSource| match source {
                 ImageSource::Registry | ImageSource::RegistrySpec { .. } => {
                     "pulled from a registry".to_owned()
@@ -298,9 +309,11 @@ fn add_image(session: &Session, name: &str, defined_at: &Place, source: ImageSou
         }
         return;
     }
+    let location = defined_at.location(&state.files);
+    let index = state.images.len();
     state
         .image_origins
-        .insert(name.to_owned(), defined_at.clone());
+        .insert(name.to_owned(), (index, defined_at.clone()));
     state.images.push(Image {
         name: name.to_owned(),
         defined_at: location,
