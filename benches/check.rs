@@ -1,11 +1,14 @@
 //! Checks a generated package of about 20,000 lines over 100 modules and prints the check
-//! time beside the time to only parse the same files, measured in the same run.
+//! time beside the time to only parse the same files, measured in the same run; also the check
+//! plus its JSON report, the work `starflake check --format json` and the wasm module's
+//! `checkJson` do (`scripts/bench-wasm.mjs` compares against that figure).
 //!
 //! `cargo bench --bench check`
 
 use std::time::{Duration, Instant};
 
 use starflake::source::MemorySource;
+use starflake::text::PositionEncoding;
 use starflake::{CheckOptions, check};
 
 const MODULES: usize = 100;
@@ -131,6 +134,17 @@ fn main() {
             })
             .collect(),
     );
+    let with_report = median(
+        (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                let result = check(&source, &CheckOptions::default());
+                let report = result.json_report(PositionEncoding::Utf16);
+                std::hint::black_box(serde_json::to_string_pretty(&report).unwrap());
+                start.elapsed()
+            })
+            .collect(),
+    );
     println!(
         "package: {lines} lines in {} files, {services} services",
         files.len()
@@ -146,5 +160,9 @@ fn main() {
     println!(
         "ratio      : {:>8.2}x parse time",
         full.as_secs_f64() / parse_only.as_secs_f64()
+    );
+    println!(
+        "check+JSON : {:>8.2} ms (median of {RUNS}; the check and its JSON report)",
+        with_report.as_secs_f64() * 1e3
     );
 }
