@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::flake::FlakeSummary;
+
 /// Where something was written in the package: `file` relative to the package root, 1-based
 /// line and column (in characters).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -343,30 +345,19 @@ pub struct NixBuild {
     /// `flake_output` as written; `None` means Nix's default lookup.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flake_output: Option<String>,
-    /// The attributes Nix tries, in order, for this system.
+    /// The attributes Nix tries, in order, for this system (empty when the fragment cannot be
+    /// parsed).
     pub attribute_candidates: Vec<String>,
     /// The flake reference given to `nix build`, relative to the package root.
     pub installable: String,
     /// The exact command line, to run in the package root.
     pub command: Vec<String>,
+    /// What a static reading of `flake.nix` finds; `None` when it has syntax errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flake: Option<FlakeSummary>,
 }
 
 impl NixBuild {
-    /// The attribute paths `nix build <flake>#<fragment>` tries, in order.
-    pub fn candidates(flake_output: Option<&str>, system: &str) -> Vec<String> {
-        match flake_output {
-            None => vec![
-                format!("packages.{system}.default"),
-                format!("defaultPackage.{system}"),
-            ],
-            Some(output) => vec![
-                format!("packages.{system}.{output}"),
-                format!("legacyPackages.{system}.{output}"),
-                output.to_owned(),
-            ],
-        }
-    }
-
     /// The `nix build` invocation for a flake folder; works on Nix 2.8 (no `--print-out-paths`)
     /// and on current Nix. `path:` keeps Git from hiding untracked files.
     pub fn new(
@@ -374,6 +365,7 @@ impl NixBuild {
         context_dir: &str,
         flake_output: Option<&str>,
         system: &str,
+        flake: Option<FlakeSummary>,
     ) -> Self {
         let dir = if flake_dir.is_empty() {
             ".".to_owned()
@@ -403,9 +395,10 @@ impl NixBuild {
             flake_dir: flake_dir.to_owned(),
             context_dir: context_dir.to_owned(),
             flake_output: flake_output.map(str::to_owned),
-            attribute_candidates: Self::candidates(flake_output, system),
+            attribute_candidates: crate::flake::candidate_attr_paths(flake_output, system),
             installable,
             command,
+            flake,
         }
     }
 }
@@ -481,11 +474,36 @@ pub fn render_human(plan: &Plan) -> String {
             };
             let _ = writeln!(out, "  {}: {origin}  ({})", image.name, image.defined_at);
             if let ImageSource::Nix(build) = &image.source {
+                if let Some(flake) = &build.flake {
+                    let _ = writeln!(out, "    {}", describe_flake(flake));
+                }
                 let _ = writeln!(out, "    $ {}", shell_words(&build.command));
             }
         }
     }
     out
+}
+
+/// One line on what the flake says of itself: its description and the outputs it has.
+fn describe_flake(flake: &FlakeSummary) -> String {
+    const SHOWN: usize = 8;
+    let mut line = match &flake.description {
+        Some(description) => format!("flake \"{description}\": "),
+        None => "flake: ".to_owned(),
+    };
+    if flake.outputs.is_empty() {
+        line.push_str("no outputs known statically");
+    } else {
+        line.push_str("outputs ");
+        line.push_str(&flake.outputs[..flake.outputs.len().min(SHOWN)].join(", "));
+        if flake.outputs.len() > SHOWN {
+            line.push_str(&format!(" and {} more", flake.outputs.len() - SHOWN));
+        }
+        if flake.dynamic {
+            line.push_str(", and more that only Nix can evaluate");
+        }
+    }
+    line
 }
 
 /// A command line as a shell would need it quoted.

@@ -188,10 +188,23 @@ export interface NixBuild {
   flake_dir: string;
   context_dir: string;
   flake_output?: string;
+  /** The attribute paths Nix tries, in order (empty when the fragment cannot be parsed). */
   attribute_candidates: string[];
   installable: string;
   /** The exact command line, to run in the package root. */
   command: string[];
+  /** What a static reading of flake.nix finds; absent when it has syntax errors. */
+  flake?: FlakeSummary;
+}
+
+export interface FlakeSummary {
+  description?: string;
+  /** It declares inputs (in `inputs` or as arguments of `outputs`), or may. */
+  has_inputs: boolean;
+  /** Attribute paths of the outputs known statically, e.g. "packages.x86_64-linux.default". */
+  outputs: string[];
+  /** Some outputs cannot be known without evaluating Nix. */
+  dynamic: boolean;
 }
 
 export type ImageSource =

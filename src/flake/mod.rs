@@ -18,7 +18,7 @@ mod tests;
 use std::rc::Rc;
 
 use rnix::ast;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Rule, did_you_mean};
 use crate::text::Span;
@@ -40,9 +40,11 @@ pub struct FlakeCheck<'a> {
     pub origin: Option<(&'a str, Span)>,
 }
 
-/// What was read from the flake, for the plan preview.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What a static reading of the flake finds, for the plan preview.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FlakeSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The flake declares inputs (in `inputs`, or as arguments of `outputs`), or may.
     pub has_inputs: bool,
@@ -55,9 +57,17 @@ pub struct FlakeSummary {
 /// A `flake.nix` parsed and read once, then checked for every `NixBuildSpec` that uses it:
 /// packages often build many images from one flake.
 pub struct FlakeFile {
-    /// `None` when the file cannot be read statically (syntax errors, too large, not an
-    /// attribute set): no use of it is then reported.
-    flake: Option<Flake>,
+    reading: Reading,
+    /// Made on first request: listing every output forces much of the flake.
+    summary: Option<Option<FlakeSummary>>,
+}
+
+enum Reading {
+    /// Syntax errors: Nix cannot read it either.
+    Broken,
+    /// Too large or deeply nested to read safely, or not an attribute set: nothing is said.
+    Opaque,
+    Read(Flake),
 }
 
 impl FlakeFile {
@@ -68,62 +78,51 @@ impl FlakeFile {
         flake_text: &str,
         has_lock_file: bool,
     ) -> (Self, Vec<Diagnostic>) {
-        let unreadable = FlakeFile { flake: None };
+        let file = |reading| FlakeFile {
+            reading,
+            summary: None,
+        };
         let Some(parse) = syntax::parse(flake_text) else {
             // Too large or too deeply nested to read safely: say nothing rather than guess.
-            return (unreadable, Vec::new());
+            return (file(Reading::Opaque), Vec::new());
         };
         if !parse.errors().is_empty() {
             let errors = syntax::diagnostics(flake_file, flake_text, parse.errors());
-            return (unreadable, errors);
+            return (file(Reading::Broken), errors);
         }
-        let flake = Flake::read(&parse.tree());
-        let findings = match &flake {
-            Some(flake) if !has_lock_file => {
-                flake.unlocked_inputs(flake_file).into_iter().collect()
-            }
-            _ => Vec::new(),
+        let Some(flake) = Flake::read(&parse.tree()) else {
+            return (file(Reading::Opaque), Vec::new());
         };
-        (FlakeFile { flake }, findings)
+        let findings = match has_lock_file {
+            true => Vec::new(),
+            false => flake.unlocked_inputs(flake_file).into_iter().collect(),
+        };
+        (file(Reading::Read(flake)), findings)
     }
 
     /// What is wrong with one use of the flake (SF502, SF503, SF504, SF506).
     pub fn check_use(&mut self, check: &FlakeCheck) -> Vec<Diagnostic> {
-        match &mut self.flake {
-            Some(flake) => flake.check_output(check),
-            None => Vec::new(),
+        match &mut self.reading {
+            Reading::Read(flake) => flake.check_output(check),
+            Reading::Broken | Reading::Opaque => Vec::new(),
         }
     }
-}
 
-/// Reads the description, inputs and statically known outputs; `None` on a syntax error.
-pub fn summarize(flake_text: &str) -> Option<FlakeSummary> {
-    let Some(parse) = syntax::parse(flake_text) else {
-        return Some(FlakeSummary {
-            dynamic: true,
-            ..FlakeSummary::default()
-        });
-    };
-    if !parse.errors().is_empty() {
-        return None;
+    /// The description, inputs and statically known outputs; `None` when the flake has
+    /// syntax errors.
+    pub fn summary(&mut self) -> Option<&FlakeSummary> {
+        if self.summary.is_none() {
+            self.summary = Some(match &mut self.reading {
+                Reading::Broken => None,
+                Reading::Opaque => Some(FlakeSummary {
+                    dynamic: true,
+                    ..FlakeSummary::default()
+                }),
+                Reading::Read(flake) => Some(flake.summary()),
+            });
+        }
+        self.summary.as_ref().and_then(Option::as_ref)
     }
-    let Some(mut flake) = Flake::read(&parse.tree()) else {
-        return Some(FlakeSummary {
-            dynamic: true,
-            ..FlakeSummary::default()
-        });
-    };
-    let mut summary = FlakeSummary {
-        description: flake.description.clone(),
-        has_inputs: !flake.inputs.is_empty()
-            || !flake.implicit_inputs.is_empty()
-            || flake.inputs_dynamic,
-        outputs: Vec::new(),
-        dynamic: false,
-    };
-    flake.list_outputs(&mut summary);
-    summary.dynamic |= flake.ev.exhausted();
-    Some(summary)
 }
 
 /// The attribute paths `nix build <flake>#<fragment>` tries, in order, as Nix displays them.
@@ -669,6 +668,20 @@ impl Flake {
     }
 
     // ---- summary ----
+
+    fn summary(&mut self) -> FlakeSummary {
+        let mut summary = FlakeSummary {
+            description: self.description.clone(),
+            has_inputs: !self.inputs.is_empty()
+                || !self.implicit_inputs.is_empty()
+                || self.inputs_dynamic,
+            outputs: Vec::new(),
+            dynamic: false,
+        };
+        self.list_outputs(&mut summary);
+        summary.dynamic |= self.ev.exhausted();
+        summary
+    }
 
     fn list_outputs(&mut self, summary: &mut FlakeSummary) {
         let Some(outputs) = self.outputs else {

@@ -51,6 +51,11 @@ impl<'a> Case<'a> {
     }
 }
 
+/// The summary of a flake file with a lock file beside it.
+fn summarize(text: &str) -> Option<FlakeSummary> {
+    FlakeFile::read(FILE, text, true).0.summary().cloned()
+}
+
 /// What the checker reports for a flake file used once.
 fn check_flake(text: &str, has_lock_file: bool, check: &FlakeCheck) -> Vec<Diagnostic> {
     let (mut flake, mut findings) = FlakeFile::read(check.flake_file, text, has_lock_file);

@@ -142,6 +142,9 @@ test('3. the plan preview shows the image and the exact nix build command', asyn
   assert.match(await card.locator('.ports').textContent(), /http.*8080.*TCP/s);
   const command = (await card.locator('.nix-command').textContent()).trim();
   assert.match(command, /^nix --extra-experimental-features 'nix-command flakes' build .*--system x86_64-linux path:\.\/app#containerImage$/);
+  // What the flake says of itself, and which of its outputs that command builds.
+  assert.match(await card.textContent(), /hello-nix: a tiny httpd image, built without nixpkgs/);
+  assert.equal(await card.locator('.attrs code.built').textContent(), 'packages.x86_64-linux.containerImage');
 
   // The JSON tab holds the same plan; the terminal tab what the CLI prints.
   await page.locator('[role=tab][data-tab=json]').click();

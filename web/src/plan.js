@@ -130,7 +130,9 @@ export class PlanView {
     if (image.source === 'nix') {
       rows.push(
         h('div.kv', h('span.k', 'flake'), h('code.v', image.installable)),
+        image.flake?.description ? h('div.kv', h('span.k', 'about'), h('span.v', image.flake.description)) : null,
         h('div.kv', h('span.k', 'tries'), h('span.v.attrs', image.attribute_candidates.map((a) => h('code', a)))),
+        image.flake ? this.flakeOutputs(image) : null,
         this.command(image),
         this.flakeProblems(image));
     } else if (image.source === 'dockerfile') {
@@ -139,6 +141,19 @@ export class PlanView {
       rows.push(h('div.kv', h('span.k', 'registry'), h('code.v', image.registry)));
     }
     return rows;
+  }
+
+  /** The outputs the flake has, as far as a static reading knows; the one Nix builds marked. */
+  flakeOutputs(image) {
+    const SHOWN = 12;
+    const { outputs, dynamic } = image.flake;
+    const built = image.attribute_candidates.find((path) => outputs.includes(path));
+    const items = outputs.slice(0, SHOWN).map((path) =>
+      path === built ? h('code.built', { title: 'nix build builds this one' }, path) : h('code', path));
+    if (outputs.length > SHOWN) items.push(h('span.muted', `and ${outputs.length - SHOWN} more`));
+    if (dynamic) items.push(h('span.muted', outputs.length ? 'and more only Nix can evaluate' : 'only Nix can evaluate them'));
+    if (items.length === 0) items.push(h('span.muted', 'none'));
+    return h('div.kv', h('span.k', 'outputs'), h('span.v.attrs', items));
   }
 
   command(image) {

@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 use super::super::session::{Place, Session};
 use super::types::ImageChoice;
 use crate::diagnostic::{Diagnostic, Rule};
-use crate::flake::{FlakeCheck, FlakeFile};
+use crate::flake::{FlakeCheck, FlakeFile, FlakeSummary};
 use crate::package::Resolution;
 use crate::plan::{Image, ImageSource, NixBuild};
 use crate::source::{EntryKind, join};
@@ -134,12 +134,13 @@ pub(crate) fn register_image(
                     .with_help("Nix builds the flake from its own folder; keep the flake inside the build context so both name the same files"),
                 );
             }
-            check_flake(session, &flake_dir, &flake_file, spec, &origin.call);
+            let flake = check_flake(session, &flake_dir, &flake_file, spec, &origin.call);
             let build = NixBuild::new(
                 &flake_dir,
                 &context,
                 spec.flake_output.as_deref(),
                 &session.system,
+                flake,
             );
             add_image(
                 session,
@@ -232,29 +233,21 @@ fn resolve_dir(
     }
 }
 
+/// Reads the flake (once per check), reports what is wrong with this use of it (once per
+/// output and image name), and returns its summary for the plan.
 fn check_flake(
     session: &Session,
     flake_dir: &str,
     flake_file: &str,
     spec: &super::types::NixSpec,
     origin: &Place,
-) {
-    let key = (
-        flake_file.to_owned(),
-        spec.flake_output.clone(),
-        spec.image_name.clone(),
-    );
-    if !session.state.borrow_mut().checked_flakes.insert(key) {
-        return;
-    }
+) -> Option<FlakeSummary> {
     let mut state = session.state.borrow_mut();
     let state = &mut *state;
     let flake = match state.flakes.entry(flake_file.to_owned()) {
         Entry::Occupied(read) => read.into_mut(),
         Entry::Vacant(unread) => {
-            let Ok(text) = session.source.read(flake_file) else {
-                return;
-            };
+            let text = session.source.read(flake_file).ok()?;
             state.files.insert(flake_file, &text);
             let has_lock_file = session
                 .source
@@ -265,14 +258,22 @@ fn check_flake(
             unread.insert(flake)
         }
     };
-    let findings = flake.check_use(&FlakeCheck {
-        flake_file,
-        flake_output: spec.flake_output.as_deref(),
-        system: &session.system,
-        image_name: &spec.image_name,
-        origin: Some((&origin.file, origin.span)),
-    });
-    state.diagnostics.extend(findings);
+    let key = (
+        flake_file.to_owned(),
+        spec.flake_output.clone(),
+        spec.image_name.clone(),
+    );
+    if state.checked_flakes.insert(key) {
+        let findings = flake.check_use(&FlakeCheck {
+            flake_file,
+            flake_output: spec.flake_output.as_deref(),
+            system: &session.system,
+            image_name: &spec.image_name,
+            origin: Some((&origin.file, origin.span)),
+        });
+        state.diagnostics.extend(findings);
+    }
+    flake.summary().cloned()
 }
 
 /// Adds an image to the plan, reporting a name given to two different sources.
