@@ -292,6 +292,25 @@ fn missing_nix_is_a_clear_error() {
     run.stderr_has("apt-get install nix-bin");
     assert!(run.stdout.is_empty());
     assert_eq!(image_id(&fixture.reference(":latest")), None);
+
+    // with `--format json`, stdout is still one JSON document: the error
+    let json = Run::from(
+        fixture
+            .command(&["--format", "json"])
+            .env("PATH", &empty)
+            .output()
+            .unwrap(),
+    );
+    json.expect(1);
+    let error = &json.json()["error"];
+    assert_eq!(error["stage"], "nix");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Nix is not installed"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -322,6 +341,26 @@ fn unreachable_docker_is_a_clear_error() {
     );
     run.expect(1);
     run.stderr_has("cannot reach the Docker engine at tcp://127.0.0.1:1 (from DOCKER_HOST): connection refused");
+    assert!(run.stdout.is_empty());
+
+    // with `--format json`, stdout is still one JSON document: the error
+    let json = Run::from(
+        fixture
+            .command(&["--format", "json"])
+            .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+            .output()
+            .unwrap(),
+    );
+    json.expect(1);
+    let error = &json.json()["error"];
+    assert_eq!(error["stage"], "docker");
+    assert_eq!(error["details"], serde_json::json!([]));
+    assert!(
+        error["message"].as_str().unwrap().starts_with(
+            "cannot reach the Docker engine at tcp://127.0.0.1:1 (from DOCKER_HOST): connection refused"
+        ),
+        "{error}"
+    );
 }
 
 #[test]

@@ -522,6 +522,17 @@ fn missing_images_and_unsupported_instructions_stop_before_anything_starts() {
         .stderr_has("never pulls")
         .stderr_has("nothing was started");
     assert!(labelled("sfr-missing").is_empty());
+    // stdout stays one JSON document: the error, with a line per missing image
+    let error = &run.json()["error"];
+    assert_eq!(error["stage"], "images", "{error}");
+    assert_eq!(error["message"], "images are missing; nothing was started");
+    assert!(
+        error["details"][0]
+            .as_str()
+            .unwrap()
+            .contains("is not in the Docker engine"),
+        "{error}"
+    );
 
     let python = fixture.run(&["--args", "{\"python\": true}"]);
     python
@@ -529,6 +540,9 @@ fn missing_images_and_unsupported_instructions_stop_before_anything_starts() {
         .stderr_has("run_python at main.star:10:9 cannot run here: installing packages (requests)")
         .stderr_has("nothing was started");
     assert!(labelled("sfr-missing").is_empty());
+    let error = &python.json()["error"];
+    assert_eq!(error["stage"], "preflight", "{error}");
+    assert_eq!(error["details"].as_array().unwrap().len(), 1, "{error}");
 }
 
 #[test]

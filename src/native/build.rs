@@ -92,35 +92,84 @@ pub(crate) fn block_on(command: impl Future<Output = u8>) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// The package folder as an absolute path, or the error printed and exit code 2.
-pub(crate) fn package_root(source: &FsSource) -> Result<PathBuf, u8> {
+/// A failure of `build`, `run` or `enclave` before there is a report to print. Said on
+/// stderr; with `--format json` also as the document on stdout,
+/// `{"error": {"stage", "message", "details"}}`, so whoever reads stdout always gets JSON.
+#[derive(Debug, Serialize)]
+pub(crate) struct CommandFailure {
+    /// What was being done: `package`, `docker`, `nix`, `system`, `preflight`, `enclave`,
+    /// `images`, `build`, `state`.
+    stage: &'static str,
+    message: String,
+    /// Lines printed before the message, e.g. one per instruction that cannot run.
+    details: Vec<String>,
+    #[serde(skip)]
+    exit_code: u8,
+}
+
+impl CommandFailure {
+    pub fn new(stage: &'static str, message: impl Into<String>) -> Self {
+        CommandFailure {
+            stage,
+            message: message.into(),
+            details: Vec::new(),
+            exit_code: 1,
+        }
+    }
+
+    /// A failure of the command line itself (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        CommandFailure {
+            exit_code: 2,
+            ..CommandFailure::new("package", message)
+        }
+    }
+
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Prints the failure; returns the exit code.
+    pub fn report(self, json: bool) -> u8 {
+        for detail in &self.details {
+            eprintln!("{detail}");
+        }
+        eprintln!("error: {}", self.message);
+        if json {
+            let document = serde_json::json!({ "error": &self });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&document).unwrap_or_default()
+            );
+        }
+        self.exit_code
+    }
+}
+
+/// The package folder as an absolute path.
+pub(crate) fn package_root(source: &FsSource) -> Result<PathBuf, CommandFailure> {
     std::path::absolute(source.root()).map_err(|error| {
-        eprintln!(
-            "error: cannot resolve `{}`: {error}",
+        CommandFailure::usage(format!(
+            "cannot resolve `{}`: {error}",
             source.root().display()
-        );
-        2
+        ))
     })
 }
 
-/// The engine `Engine::connect` found (said with `verbose`), or its error printed and exit
-/// code 1.
-pub(crate) fn connected(engine: Result<Engine, ConnectError>, verbose: bool) -> Result<Engine, u8> {
-    match engine {
-        Ok(engine) => {
-            if verbose {
-                eprintln!(
-                    "using the Docker engine {} at {} ({}/{})",
-                    engine.server_version, engine.host, engine.os_type, engine.architecture
-                );
-            }
-            Ok(engine)
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            Err(1)
-        }
+/// The engine `Engine::connect` found (said with `verbose`).
+pub(crate) fn connected(
+    engine: Result<Engine, ConnectError>,
+    verbose: bool,
+) -> Result<Engine, CommandFailure> {
+    let engine = engine.map_err(|error| CommandFailure::new("docker", error.to_string()))?;
+    if verbose {
+        eprintln!(
+            "using the Docker engine {} at {} ({}/{})",
+            engine.server_version, engine.host, engine.os_type, engine.architecture
+        );
     }
+    Ok(engine)
 }
 
 /// What `starflake build` and `starflake run` do once the tools are found: choose the system
@@ -144,10 +193,7 @@ pub(crate) fn check_package(
             }
             system
         }
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Err(1);
-        }
+        Err(message) => return Err(CommandFailure::new("system", message).report(settings.json)),
     };
     if options.interrupt.is_some() {
         let deadline = Instant::now() + settings.eval_timeout;
@@ -181,7 +227,7 @@ async fn build(
 ) -> u8 {
     let root = match package_root(&source) {
         Ok(root) => root,
-        Err(code) => return code,
+        Err(failure) => return failure.report(settings.json),
     };
     let notes = !flags.quiet;
 
@@ -194,12 +240,12 @@ async fn build(
             .and_then(Result::ok)
     } else {
         if !nix::on_path("nix") {
-            eprintln!("error: {}", nix::DetectError::missing("nix"));
-            return 1;
+            let missing = nix::DetectError::missing("nix").to_string();
+            return CommandFailure::new("nix", missing).report(settings.json);
         }
         match connected(Engine::connect().await, flags.verbose) {
             Ok(engine) => Some(engine),
-            Err(code) => return code,
+            Err(failure) => return failure.report(settings.json),
         }
     };
     let result = match check_package(&source, options, engine.as_ref(), settings, notes, "built") {
@@ -260,8 +306,7 @@ async fn build(
         Ok(Ok(_)) => {}
         Ok(Err(error)) => {
             // An unusable Nix explains whatever the builds reported.
-            eprintln!("error: {error}");
-            return 1;
+            return CommandFailure::new("nix", error.to_string()).report(settings.json);
         }
         Err(error) => eprintln!("warning: could not read the Nix version: {error}"),
     }

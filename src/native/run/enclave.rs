@@ -641,7 +641,7 @@ pub async fn command(command: EnclaveCommand, json: bool) -> u8 {
     let connected = crate::native::docker::Engine::connect().await;
     let engine = match crate::native::build::connected(connected, false) {
         Ok(engine) => engine,
-        Err(code) => return code,
+        Err(failure) => return failure.report(json),
     };
     let docker = engine.client();
     let host = engine.host.as_str();
@@ -731,10 +731,7 @@ pub async fn command(command: EnclaveCommand, json: bool) -> u8 {
             print!("{text}");
             0
         }
-        Err(message) => {
-            eprintln!("error: {message}");
-            1
-        }
+        Err(message) => crate::native::build::CommandFailure::new("enclave", message).report(json),
     }
 }
 

@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::FsSource;
-use super::build::{self, Settings};
+use super::build::{self, CommandFailure, Settings};
 use super::docker::{self, Engine};
 use crate::check::CheckOptions;
 use crate::plan::{
@@ -75,19 +75,19 @@ async fn deploy(
     flags: &RunFlags,
     settings: Settings,
 ) -> u8 {
+    let json = settings.json;
     let root = match build::package_root(&source) {
         Ok(root) => root,
-        Err(code) => return code,
+        Err(failure) => return failure.report(json),
     };
     if let Some(name) = &flags.enclave
         && let Err(message) = enclave::check_name(name)
     {
-        eprintln!("error: {message}");
-        return 2;
+        return CommandFailure::usage(message).report(json);
     }
     let engine = match build::connected(Engine::connect().await, false) {
         Ok(engine) => engine,
-        Err(code) => return code,
+        Err(failure) => return failure.report(json),
     };
 
     // 1. check
@@ -108,15 +108,15 @@ async fn deploy(
         eprintln!("{warning}");
     }
     if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{problem}");
-        }
-        eprintln!(
-            "error: {} instruction{} cannot run here; nothing was started",
+        let message = format!(
+            "{} instruction{} cannot run here; nothing was started",
             problems.len(),
             if problems.len() == 1 { "" } else { "s" }
         );
-        return 1;
+        let details = problems.iter().map(ToString::to_string).collect();
+        return CommandFailure::new("preflight", message)
+            .with_details(details)
+            .report(json);
     }
 
     // 3. the enclave, if it exists, must hold this package: say so before building
@@ -124,11 +124,8 @@ async fn deploy(
     let network = match enclave::find_network(docker, &enclave_name).await {
         Ok(network) => network,
         Err(error) => {
-            eprintln!(
-                "error: {}",
-                enclave::describe("cannot list networks", &engine.host, &error)
-            );
-            return 1;
+            let message = enclave::describe("cannot list networks", &engine.host, &error);
+            return CommandFailure::new("docker", message).report(json);
         }
     };
     if let Some(network) = &network {
@@ -138,11 +135,11 @@ async fn deploy(
             .cloned()
             .unwrap_or_default();
         if package != plan.package {
-            eprintln!(
-                "error: enclave {enclave_name} holds package {package}, not {}; give another `--enclave`, or remove it with `starflake enclave rm {enclave_name}`",
+            let message = format!(
+                "enclave {enclave_name} holds package {package}, not {}; give another `--enclave`, or remove it with `starflake enclave rm {enclave_name}`",
                 plan.package
             );
-            return 1;
+            return CommandFailure::new("enclave", message).report(json);
         }
     }
     // 4. images: the ones from elsewhere must be here already; then build the Nix ones
@@ -172,23 +169,17 @@ async fn deploy(
                 );
             }
             Ok(None) => missing.push(missing_image(image)),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return 1;
-            }
+            Err(error) => return CommandFailure::new("docker", error.to_string()).report(json),
         }
     }
     if !missing.is_empty() {
-        for message in &missing {
-            eprintln!("{message}");
-        }
-        eprintln!("error: images are missing; nothing was started");
-        return 1;
+        return CommandFailure::new("images", "images are missing; nothing was started")
+            .with_details(missing)
+            .report(json);
     }
     if !nix_images.is_empty() {
         if let Err(error) = super::nix::detect("nix").await {
-            eprintln!("error: {error}");
-            return 1;
+            return CommandFailure::new("nix", error.to_string()).report(json);
         }
         eprintln!(
             "building {} image{} with Nix",
@@ -206,11 +197,10 @@ async fn deploy(
     }
     let built = match build::build_for_run(&engine, &root, &nix_images, flags.jobs).await {
         Ok(built) => built,
-        Err(code) => {
-            if code != EXIT_INTERRUPTED {
-                eprintln!("error: an image failed to build; nothing was started");
-            }
-            return code;
+        Err(EXIT_INTERRUPTED) => return EXIT_INTERRUPTED,
+        Err(_) => {
+            return CommandFailure::new("build", "an image failed to build; nothing was started")
+                .report(json);
         }
     };
     for image in built {
@@ -238,18 +228,12 @@ async fn deploy(
         None => match enclave::create_network(docker, &enclave_name, &plan.package).await {
             Ok(network) => network,
             Err(error) => {
-                eprintln!(
-                    "error: {}",
-                    enclave::describe(
-                        &format!(
-                            "cannot create network {}",
-                            enclave::network_name(&enclave_name)
-                        ),
-                        &engine.host,
-                        &error
-                    )
+                let doing = format!(
+                    "cannot create network {}",
+                    enclave::network_name(&enclave_name)
                 );
-                return 1;
+                let message = enclave::describe(&doing, &engine.host, &error);
+                return CommandFailure::new("docker", message).report(json);
             }
         },
     };
@@ -257,11 +241,11 @@ async fn deploy(
     let artifacts = match artifacts::Artifacts::open(state.join("artifacts")) {
         Ok(artifacts) => artifacts,
         Err(error) => {
-            eprintln!("error: cannot prepare {}: {error}", state.display());
             if new_enclave {
                 let _ = enclave::remove_enclave(docker, &engine.host, &enclave_name).await;
             }
-            return 1;
+            let message = format!("cannot prepare {}: {error}", state.display());
+            return CommandFailure::new("state", message).report(json);
         }
     };
     eprintln!(
