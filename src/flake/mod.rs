@@ -111,17 +111,16 @@ impl FlakeFile {
     /// The description, inputs and statically known outputs; `None` when the flake has
     /// syntax errors.
     pub fn summary(&mut self) -> Option<&FlakeSummary> {
-        if self.summary.is_none() {
-            self.summary = Some(match &mut self.reading {
-                Reading::Broken => None,
-                Reading::Opaque => Some(FlakeSummary {
-                    dynamic: true,
-                    ..FlakeSummary::default()
-                }),
-                Reading::Read(flake) => Some(flake.summary()),
-            });
-        }
-        self.summary.as_ref().and_then(Option::as_ref)
+        let reading = &mut self.reading;
+        let summary = self.summary.get_or_insert_with(|| match reading {
+            Reading::Broken => None,
+            Reading::Opaque => Some(FlakeSummary {
+                dynamic: true,
+                ..FlakeSummary::default()
+            }),
+            Reading::Read(flake) => Some(flake.summary()),
+        });
+        summary.as_ref()
     }
 }
 
