@@ -191,12 +191,16 @@ function nativeBench() {
   return { check: +full[1], withReport: +withReport[1] };
 }
 
-if (wasmOnly) {
-  const wasmLargeJson = timeWasm(workspace, large, RUNS, 'checkJson');
+/** The lines about the wasm module on the large package. */
+function printWasmFigures(checkJson, where) {
   console.log(`package        : ${lines} lines in ${sources} files, ${services} services`);
   console.log(`wasm instantiate: ${ms(instantiate)}`);
-  console.log(`wasm checkJson : ${ms(wasmLargeJson)} (median of ${RUNS} after a warm-up; the second call of check took ${first.toFixed(1)} ms)`);
+  console.log(`wasm checkJson : ${ms(checkJson)} (median of ${RUNS} after a warm-up${where}; the second call of check took ${first.toFixed(1)} ms)`);
   console.log(`wasm check     : ${ms(wasmLarge)} (checkJson plus JSON.parse; median of ${RUNS})`);
+}
+
+if (wasmOnly) {
+  printWasmFigures(timeWasm(workspace, large, RUNS, 'checkJson'), '');
 } else {
   console.error('==> cargo bench --bench check (build)');
   execFileSync('cargo', ['bench', '--quiet', '--bench', 'check', '--no-run'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -242,10 +246,7 @@ if (wasmOnly) {
     }
     const nativeCli = median(samples);
     const ratioGoal = middle.ratio <= 2 ? 'goal ≤ 2x: met' : 'goal ≤ 2x: MISSED';
-    console.log(`package        : ${lines} lines in ${sources} files, ${services} services`);
-    console.log(`wasm instantiate: ${ms(instantiate)}`);
-    console.log(`wasm checkJson : ${ms(middle.wasm)} (median of ${RUNS} after a warm-up, in the median round; the second call of check took ${first.toFixed(1)} ms)`);
-    console.log(`wasm check     : ${ms(wasmLarge)} (checkJson plus JSON.parse; median of ${RUNS})`);
+    printWasmFigures(middle.wasm, ', in the median round');
     console.log(`native check   : ${ms(middle.native.check)} (in process, cargo bench --bench check, same round)`);
     console.log(`native +JSON   : ${ms(middle.native.withReport)} (the check and its JSON report, same round)`);
     console.log(`native CLI     : ${ms(nativeCli)} (starflake check --format json, wall time of a process)`);
