@@ -5,6 +5,7 @@
 //! reads package files through [`source::SourceProvider`] and never touches the file system,
 //! the clock, processes or the network, so the same code runs natively and in WebAssembly.
 
+pub mod builtins;
 pub mod check;
 pub mod diagnostic;
 mod eval;

@@ -15,16 +15,27 @@ use super::values::{Origin, Unknown, is_unknown};
 use crate::diagnostic::{Diagnostic, Rule, did_you_mean};
 use crate::text::Span;
 
+/// One parameter of a builtin. The same entry drives argument binding, and the editor's
+/// hover, completion and signature help, so they cannot drift apart.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Param {
     pub name: &'static str,
     pub required: bool,
+    /// The Starlark types it accepts, as written in documentation (`str | NixBuildSpec`).
+    pub ty: &'static str,
+    /// What Kurtosis really uses when the argument is left out, when that is a value.
+    pub default: Option<&'static str>,
+    /// Markdown: what it means, and where Kurtosis's behaviour differs from its docs.
+    pub doc: &'static str,
 }
 
 pub(crate) const fn req(name: &'static str) -> Param {
     Param {
         name,
         required: true,
+        ty: "",
+        default: None,
+        doc: "",
     }
 }
 
@@ -32,6 +43,26 @@ pub(crate) const fn opt(name: &'static str) -> Param {
     Param {
         name,
         required: false,
+        ty: "",
+        default: None,
+        doc: "",
+    }
+}
+
+impl Param {
+    pub const fn ty(self, ty: &'static str) -> Self {
+        Param { ty, ..self }
+    }
+
+    pub const fn default(self, default: &'static str) -> Self {
+        Param {
+            default: Some(default),
+            ..self
+        }
+    }
+
+    pub const fn doc(self, doc: &'static str) -> Self {
+        Param { doc, ..self }
     }
 }
 
@@ -48,6 +79,10 @@ pub(crate) struct BuiltinDef {
     pub run: BuiltinFn,
     /// Accepts any arguments (only `print`, which always fails in Kurtosis).
     pub variadic: bool,
+    /// What it returns, as a type name (`Service`, `str`, `None`).
+    pub returns: &'static str,
+    /// Markdown: what it does, and where Kurtosis's behaviour differs from its docs.
+    pub doc: &'static str,
 }
 
 impl BuiltinDef {
@@ -59,6 +94,8 @@ impl BuiltinDef {
             params,
             run,
             variadic: false,
+            returns: "",
+            doc: "",
         }
     }
 
@@ -70,7 +107,17 @@ impl BuiltinDef {
             params,
             run,
             variadic: false,
+            returns: "",
+            doc: "",
         }
+    }
+
+    pub const fn returns(self, returns: &'static str) -> Self {
+        BuiltinDef { returns, ..self }
+    }
+
+    pub const fn doc(self, doc: &'static str) -> Self {
+        BuiltinDef { doc, ..self }
     }
 
     pub const fn variadic(self) -> Self {

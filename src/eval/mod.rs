@@ -27,7 +27,9 @@ use crate::text::Span;
 use callsites::CallSites;
 use values::{PlanObject, Unknown};
 
+pub(crate) use args::{BuiltinDef, Param};
 pub use builtins::{GLOBAL_NAMES, INSTRUCTION_NAMES};
+pub(crate) use builtins::{INSTRUCTIONS as INSTRUCTION_DEFS, globals as global_defs};
 
 /// Kurtosis runs go-starlark with its default options; these are the nearest starlark-rust
 /// settings. What go-starlark forbids beyond them is checked in [`dialect`].

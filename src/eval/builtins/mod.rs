@@ -105,6 +105,11 @@ pub const INSTRUCTION_NAMES: &[&str] = &[
     "get_cluster_type",
 ];
 
+/// Every global builtin, in the order Kurtosis lists them.
+pub(crate) fn globals() -> &'static [&'static BuiltinDef] {
+    GLOBALS
+}
+
 pub(crate) fn instruction(name: &str) -> Option<&'static BuiltinDef> {
     INSTRUCTIONS.iter().copied().find(|def| def.name == name)
 }

@@ -31,7 +31,10 @@ pub(crate) static PORT_SPEC: BuiltinDef = BuiltinDef::global(
         req("number"),
         opt("transport_protocol"),
         opt("application_protocol"),
-        opt("wait"),
+        opt("wait")
+            .ty("str | None")
+            .default("\"2m\"")
+            .doc("How long to wait for the port to accept connections before the next instruction, as a Go duration; `None` does not wait. Kurtosis's documentation says the default is `\"15s\"`; its code uses `\"2m\"`."),
         opt("url"),
     ],
     port_spec,
@@ -303,13 +306,23 @@ kurtosis_type!(
 pub(crate) static NIX_BUILD_SPEC: BuiltinDef = BuiltinDef::global(
     "NixBuildSpec",
     &[
-        req("flake_location_dir"),
-        req("build_context_dir"),
-        req("image_name"),
-        opt("flake_output"),
+        req("flake_location_dir")
+            .ty("str")
+            .doc("The folder holding `flake.nix`, relative to `build_context_dir`. Nix sees only this folder: a flake cannot read files beside it."),
+        req("build_context_dir")
+            .ty("str")
+            .doc("A locator of the folder the build starts from: relative to the calling file, `/`-rooted at the package, or `github.com/...`. It must stay inside the package; Kurtosis lets `..` climb out although its documentation says it cannot."),
+        req("image_name")
+            .ty("str")
+            .doc("The name the service's container image gets. Kurtosis never tags the loaded image with it, so a flake whose `dockerTools` `name`/`tag` differ fails later with a pull error; `starflake build` tags the image exactly so."),
+        opt("flake_output")
+            .ty("str")
+            .doc("The flake output to build (the part after `#`). Kurtosis's documentation says it defaults to `\"default\"`; the code leaves the fragment empty, so Nix tries `packages.<system>.default`, then `defaultPackage.<system>`. An empty string is an error: leave the argument out instead."),
     ],
     nix_build_spec,
-);
+)
+.returns("NixBuildSpec")
+.doc("Builds the service's container image from a Nix flake and loads it into the engine, with no registry. Positional arguments bind as (flake_location_dir, build_context_dir, image_name, flake_output), not in the order Kurtosis's documentation shows: name every argument.");
 
 fn nix_build_spec<'v>(
     call: &Call<'v>,
