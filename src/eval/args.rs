@@ -138,10 +138,25 @@ impl BuiltinDef {
     pub fn display_name(&self) -> String {
         format!("{}{}", self.prefix, self.name)
     }
+
+    /// The default of a string parameter, unquoted: the checks and the plan use the very value
+    /// the documentation shows.
+    pub fn default_str(&self, name: &str) -> Option<&'static str> {
+        let literal = self
+            .params
+            .iter()
+            .find(|param| param.name == name)?
+            .default?;
+        literal.strip_prefix('"')?.strip_suffix('"')
+    }
 }
 
-/// Kurtosis adds this optional argument to every builtin.
+/// Kurtosis adds this optional argument to every builtin, after the others.
 const DESCRIPTION: &str = "description";
+
+pub(crate) const DESCRIPTION_PARAM: Param = opt(DESCRIPTION)
+    .ty("str")
+    .doc("What Kurtosis shows for this step in its output instead of its own summary; a non-empty string. Every builtin takes it, types included.");
 
 #[derive(Clone, Copy)]
 struct Bound<'v> {

@@ -27,7 +27,7 @@ use crate::text::Span;
 use callsites::CallSites;
 use values::{PlanObject, Unknown};
 
-pub(crate) use args::{BuiltinDef, Param};
+pub(crate) use args::{BuiltinDef, DESCRIPTION_PARAM, Param};
 pub use builtins::{GLOBAL_NAMES, INSTRUCTION_NAMES};
 pub(crate) use builtins::{INSTRUCTIONS as INSTRUCTION_DEFS, globals as global_defs};
 

@@ -7,7 +7,7 @@ use starlark::eval::Evaluator;
 use starlark::values::Value;
 use starlark::values::structs::StructRef;
 
-use super::super::args::{BuiltinDef, Call, describe, opt, req};
+use super::super::args::{BuiltinDef, Call, Param, describe, opt, req};
 use super::super::session::{Place, Session};
 use super::super::values::{Unknown, is_unknown};
 use super::helpers::{report_remote, resolve_locator};
@@ -17,27 +17,66 @@ use crate::package::Resolution;
 use crate::plan::{Instruction, Template};
 
 pub(crate) static UPLOAD_FILES: BuiltinDef =
-    BuiltinDef::instruction("upload_files", &[req("src"), opt("name")], upload_files);
+    BuiltinDef::instruction(
+        "upload_files",
+        &[
+            req("src")
+                .ty("str")
+                .doc("A locator of a file or folder: relative to the calling file, `/`-rooted at the package, or `github.com/...` for another package's files. Kurtosis refuses uploads of about 2 GB or more."),
+            ARTIFACT_NAME,
+        ],
+        upload_files,
+    )
+    .returns("str")
+    .doc("Copies a file or folder of the package into the enclave as a files artifact, and returns the artifact's name for `ServiceConfig.files` and the tasks' `files`.");
+
+/// The name of a files artifact an instruction creates.
+const ARTIFACT_NAME: Param = opt("name").ty("str").doc(
+    "The files artifact's name, unique in the enclave; left out, Kurtosis makes up a unique one.",
+);
 
 pub(crate) static RENDER_TEMPLATES: BuiltinDef = BuiltinDef::instruction(
     "render_templates",
-    &[req("config"), opt("name")],
+    &[
+        req("config")
+            .ty("dict[str, struct]")
+            .doc("The files to write, by path inside the artifact; each value is `struct(template = \"...\", data = {...})`, rendered with Go's `text/template`."),
+        ARTIFACT_NAME,
+    ],
     render_templates,
-);
+)
+.returns("str")
+.doc("Renders Go templates into a new files artifact and returns its name. Templates are rendered when the plan runs, so future references in `data` work.");
 
 pub(crate) static STORE_SERVICE_FILES: BuiltinDef = BuiltinDef::instruction(
     "store_service_files",
     &[
-        req("service_name"),
-        req("src"),
-        opt("name"),
-        opt("depends_on"),
+        req("service_name")
+            .ty("str")
+            .doc("The service whose files to copy; it must exist at this point of the plan."),
+        req("src")
+            .ty("str")
+            .doc("The absolute path of a file or folder in the service's container."),
+        ARTIFACT_NAME,
+        opt("depends_on")
+            .ty("str")
+            .doc("A string holding future references (such as an exec's output) of instructions that must run first; only its references matter, to order instructions run in parallel."),
     ],
     store_service_files,
-);
+)
+.returns("str")
+.doc("Copies a file or folder out of a running service's container into a new files artifact, and returns its name.");
 
 pub(crate) static GET_FILES_ARTIFACT: BuiltinDef =
-    BuiltinDef::instruction("get_files_artifact", &[req("name")], get_files_artifact);
+    BuiltinDef::instruction(
+        "get_files_artifact",
+        &[req("name")
+            .ty("str")
+            .doc("The name of a files artifact that an earlier instruction of the plan created.")],
+        get_files_artifact,
+    )
+    .returns("str")
+    .doc("The files artifact of that name, which must exist at this point of the plan; useful to fail early on a name that comes from arguments.");
 
 /// Whether files artifact `name` exists at this point, reporting it at `place` when it does
 /// not; `true` also when it cannot be known (a future reference, an opaque plan).

@@ -12,11 +12,30 @@ use crate::package::Resolution;
 use crate::source::EntryKind;
 
 pub(crate) static IMPORT_MODULE: BuiltinDef =
-    BuiltinDef::global("import_module", &[req("module_file")], import_module);
+    BuiltinDef::global(
+        "import_module",
+        &[req("module_file")
+            .ty("str")
+            .doc("A locator of a `.star` file: relative to the calling file (`./lib.star`), `/`-rooted at the package, or `github.com/<org>/<repo>/path.star` for another package.")],
+        import_module,
+    )
+    .returns("module")
+    .doc("Runs another `.star` file once and returns its global names as a module (`lib.deploy(plan)`). Kurtosis's replacement for `load()`, which it rejects; modules may not import each other in a cycle.");
 
-pub(crate) static READ_FILE: BuiltinDef = BuiltinDef::global("read_file", &[req("src")], read_file);
+pub(crate) static READ_FILE: BuiltinDef = BuiltinDef::global(
+    "read_file",
+    &[req("src")
+        .ty("str")
+        .doc("A locator of the file: relative to the calling file, `/`-rooted at the package, or `github.com/...` for another package's file.")],
+    read_file,
+)
+.returns("str")
+.doc("The text of a file of the package, read while the Starlark runs (unlike `plan.upload_files`, which copies files into the enclave).");
 
-pub(crate) static PRINT: BuiltinDef = BuiltinDef::global("print", &[], print).variadic();
+pub(crate) static PRINT: BuiltinDef = BuiltinDef::global("print", &[], print)
+    .variadic()
+    .returns("None")
+    .doc("Not available in Kurtosis: calling it is an error. Use `plan.print(msg)`, which prints when the plan runs.");
 
 /// Where a locator written at `place` points, reporting a malformed one.
 pub(crate) fn resolve_locator(

@@ -5,7 +5,7 @@
 use std::collections::hash_map::Entry;
 
 use super::super::session::{Place, Session};
-use super::types::ImageChoice;
+use super::types::{IMAGE_BUILD_SPEC, ImageChoice};
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::flake::{FlakeCheck, FlakeFile, FlakeSummary};
 use crate::package::Resolution;
@@ -46,7 +46,11 @@ pub(crate) fn register_image(
                 &spec.build_context_dir,
                 "build_context_dir",
             )?;
-            let file = spec.build_file.as_deref().unwrap_or("Dockerfile");
+            let file = spec
+                .build_file
+                .as_deref()
+                .or(IMAGE_BUILD_SPEC.default_str("build_file"))
+                .unwrap_or_default();
             let dockerfile = join(&context, file);
             if session.source.entry(&dockerfile).map(|entry| entry.kind) != Some(EntryKind::File) {
                 let place = if spec.build_file.is_some() {

@@ -13,7 +13,7 @@ use starlark::values::dict::AllocDict;
 use starlark::values::list::AllocList;
 use starlark::values::{Heap, NoSerialize, StarlarkValue, Value, ValueLike, starlark_value};
 
-use super::super::args::{BuiltinDef, Call, describe, opt, req};
+use super::super::args::{BuiltinDef, Call, Param, describe, opt, req};
 use super::super::session::{Place, ServiceState, Session};
 use super::super::values::{Unknown, is_unknown, json_attr_names};
 use super::images::register_image;
@@ -175,50 +175,119 @@ fn note_service_step(session: &Session, name: &str) {
 
 pub(crate) static ADD_SERVICE: BuiltinDef = BuiltinDef::instruction(
     "add_service",
-    &[req("name"), req("config"), opt("force_update")],
+    &[
+        req("name").ty("str").doc(SERVICE_NAME_DOC),
+        req("config")
+            .ty("ServiceConfig")
+            .doc("How to run the service's container."),
+        FORCE_UPDATE,
+    ],
     add_service,
-);
+)
+.returns("Service")
+.doc("Starts a service's container and waits for its ports and `ready_conditions`. Returns the service, whose `hostname`, `ip_address` and port URLs are future references resolved when the plan runs.");
+
+/// A service's name, as `add_service` and `Service` take it.
+const SERVICE_NAME_DOC: &str = "The service's name: 1-63 lower-case letters, digits and `-`, starting with a letter and not ending with `-` (RFC 1035). Kurtosis checks it only after the whole Starlark has run.";
+
+const FORCE_UPDATE: Param = opt("force_update")
+    .ty("bool")
+    .default("False")
+    .doc("On a re-run in the same enclave, re-creates the service even if its config did not change; otherwise an unchanged service is kept as it is.");
+
+/// The name of a service that an earlier instruction added.
+const EXISTING_SERVICE: Param = req("name")
+    .ty("str")
+    .doc("The name of a service an earlier instruction of the plan added.");
 
 pub(crate) static ADD_SERVICES: BuiltinDef = BuiltinDef::instruction(
     "add_services",
-    &[req("configs"), opt("force_update")],
+    &[
+        req("configs")
+            .ty("dict[str, ServiceConfig]")
+            .doc("The services to add, by name; names follow the same rules as `plan.add_service`'s."),
+        FORCE_UPDATE,
+    ],
     add_services,
-);
+)
+.returns("dict[str, Service]")
+.doc("Starts several services at once (`kurtosis run --parallelism`, 4 by default, at a time) and returns them by name. If one fails, every one is removed.");
 
 pub(crate) static SET_SERVICE: BuiltinDef =
-    BuiltinDef::instruction("set_service", &[req("name"), req("config")], set_service);
+    BuiltinDef::instruction(
+        "set_service",
+        &[
+            EXISTING_SERVICE,
+            req("config")
+                .ty("ServiceConfig")
+                .doc("The new config. Kurtosis applies only some of its fields, and never builds its image: a `NixBuildSpec` or `ImageBuildSpec` here must already have been built by another instruction."),
+        ],
+        set_service,
+    )
+    .returns("None")
+    .doc("Changes the config of a service an earlier instruction added; it takes effect when the service is next started (`plan.stop_service` then `plan.start_service`).");
 
 pub(crate) static REMOVE_SERVICE: BuiltinDef =
-    BuiltinDef::instruction("remove_service", &[req("name")], remove_service);
+    BuiltinDef::instruction("remove_service", &[EXISTING_SERVICE], remove_service)
+        .returns("None")
+        .doc("Stops a service and removes its container; later instructions cannot use it.");
 
 pub(crate) static START_SERVICE: BuiltinDef =
-    BuiltinDef::instruction("start_service", &[req("name")], start_service);
+    BuiltinDef::instruction("start_service", &[EXISTING_SERVICE], start_service)
+        .returns("None")
+        .doc("Starts a service that `plan.stop_service` stopped.");
 
 pub(crate) static STOP_SERVICE: BuiltinDef =
-    BuiltinDef::instruction("stop_service", &[req("name")], stop_service);
+    BuiltinDef::instruction("stop_service", &[EXISTING_SERVICE], stop_service)
+        .returns("None")
+        .doc(
+            "Stops a service's container and keeps it, so `plan.start_service` can start it again.",
+        );
 
 pub(crate) static GET_SERVICE: BuiltinDef =
-    BuiltinDef::instruction("get_service", &[req("name")], get_service);
+    BuiltinDef::instruction("get_service", &[EXISTING_SERVICE], get_service)
+        .returns("Service")
+        .doc("The service of that name, as `plan.add_service` returned it; the service must exist at this point of the plan.");
 
 pub(crate) static GET_SERVICES: BuiltinDef =
-    BuiltinDef::instruction("get_services", &[], get_services);
+    BuiltinDef::instruction("get_services", &[], get_services)
+        .returns("list[Service]")
+        .doc("Every service that exists at this point of the plan.");
 
 pub(crate) static GET_CLUSTER_TYPE: BuiltinDef =
-    BuiltinDef::instruction("get_cluster_type", &[], get_cluster_type);
+    BuiltinDef::instruction("get_cluster_type", &[], get_cluster_type)
+        .returns("str")
+        .doc("The backend the plan runs on: `\"docker\"` or `\"kubernetes\"`. It is known only when the plan runs, so a check treats it as unknown.");
 
-pub(crate) static PRINT: BuiltinDef = BuiltinDef::instruction("print", &[req("msg")], plan_print);
+pub(crate) static PRINT: BuiltinDef = BuiltinDef::instruction(
+    "print",
+    &[req("msg")
+        .ty("any")
+        .doc("What to print; any value, converted with `str()`. Future references in it are replaced by their values when the plan runs.")],
+    plan_print,
+)
+.returns("None")
+.doc("Prints a message when the plan runs, in order with the other instructions. Use it instead of the global `print`, which Kurtosis rejects.");
 
 /// `Service(name, hostname, ip_address, ports)`: Kurtosis exposes the type's constructor too.
 pub(crate) static SERVICE: BuiltinDef = BuiltinDef::global(
     "Service",
     &[
-        req("name"),
-        req("hostname"),
-        req("ip_address"),
-        req("ports"),
+        req("name").ty("str").doc(SERVICE_NAME_DOC),
+        req("hostname")
+            .ty("str")
+            .doc("The name other services reach it by; in a returned `Service`, a future reference."),
+        req("ip_address")
+            .ty("str")
+            .doc("Its IP address in the enclave; in a returned `Service`, a future reference."),
+        req("ports")
+            .ty("dict[str, PortSpec]")
+            .doc("Its ports by port id, each with its `number`, protocols and `url`."),
     ],
     service,
-);
+)
+.returns("Service")
+.doc("A service of the plan, as `plan.add_service` and `plan.get_service` return it. Packages rarely build one themselves.");
 
 /// Notes a service whose config cannot be read here (a stand-in): it exists, ports unknown.
 pub(crate) fn add_opaque_service(session: &Session, name: &str, name_place: &Place) {

@@ -14,7 +14,7 @@ use starlark::values::list::ListRef;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{Heap, NoSerialize, StarlarkValue, Value, ValueLike, starlark_value};
 
-use super::super::args::{BuiltinDef, Call, describe, opt, req};
+use super::super::args::{BuiltinDef, Call, Param, describe, opt, req};
 use super::super::session::{Place, Session};
 use super::super::values::{Origin, Unknown, is_unknown, kurtosis_type};
 use super::instructions::{port_help, recipe_port, record, require_service};
@@ -52,31 +52,72 @@ kurtosis_type!(
 );
 
 pub(crate) static EXEC_RECIPE: BuiltinDef =
-    BuiltinDef::global("ExecRecipe", &[req("command"), opt("extract")], exec_recipe);
+    BuiltinDef::global(
+        "ExecRecipe",
+        &[
+            req("command")
+                .ty("list[str]")
+                .doc("The command and its arguments, run directly without a shell: write `[\"sh\", \"-c\", \"...\"]` for pipes or variables."),
+            EXTRACT,
+        ],
+        exec_recipe,
+    )
+    .returns("ExecRecipe")
+    .doc("A command to run in a service's container, for `plan.exec`, `plan.wait` and `ReadyCondition`. Its result has `output` (stdout and stderr together), `code` and one `extract.<key>` per extractor.");
+
+/// What every recipe can extract from its output.
+const EXTRACT: Param = opt("extract")
+    .ty("dict[str, str]")
+    .default("{}")
+    .doc("jq queries to run on the output (parsed as JSON), by key; each result is available as `extract.<key>`.");
+
+/// The port an HTTP recipe sends its request to.
+const PORT_ID: Param = req("port_id")
+    .ty("str")
+    .doc("The id of a port of the service (a key of its `ServiceConfig.ports`).");
+
+const ENDPOINT: Param = req("endpoint")
+    .ty("str")
+    .doc("The path and query of the request, such as `\"/health?full=1\"`.");
+
+const HEADERS: Param = opt("headers")
+    .ty("dict[str, str]")
+    .default("{}")
+    .doc("Headers to send with the request.");
 
 pub(crate) static GET_HTTP_REQUEST_RECIPE: BuiltinDef = BuiltinDef::global(
     "GetHttpRequestRecipe",
     &[
-        req("port_id"),
-        req("endpoint"),
-        opt("extract"),
-        opt("headers"),
+        PORT_ID,
+        ENDPOINT,
+        EXTRACT,
+        HEADERS,
     ],
     get_http_recipe,
-);
+)
+.returns("GetHttpRequestRecipe")
+.doc("An HTTP GET to a port of a service, for `plan.request`, `plan.wait` and `ReadyCondition`. Its result has `code`, `body` and one `extract.<key>` per extractor.");
 
 pub(crate) static POST_HTTP_REQUEST_RECIPE: BuiltinDef = BuiltinDef::global(
     "PostHttpRequestRecipe",
     &[
-        req("port_id"),
-        req("endpoint"),
-        opt("body"),
-        opt("content_type"),
-        opt("extract"),
-        opt("headers"),
+        PORT_ID,
+        ENDPOINT,
+        opt("body")
+            .ty("str")
+            .default("\"\"")
+            .doc("The request body, sent as it is: encode a dict with `json.encode` first."),
+        opt("content_type")
+            .ty("str")
+            .default("\"application/json\"")
+            .doc("The `Content-Type` header of the body."),
+        EXTRACT,
+        HEADERS,
     ],
     post_http_recipe,
-);
+)
+.returns("PostHttpRequestRecipe")
+.doc("An HTTP POST to a port of a service, for `plan.request`, `plan.wait` and `ReadyCondition`. Its result has `code`, `body` and one `extract.<key>` per extractor.");
 
 /// `ReadyCondition(...)`: the plan's condition plus where its recipe names a port.
 #[derive(Clone, Debug, Serialize)]
@@ -95,62 +136,122 @@ kurtosis_type!(
 pub(crate) static READY_CONDITION: BuiltinDef = BuiltinDef::global(
     "ReadyCondition",
     &[
-        req("recipe"),
-        req("field"),
-        req("assertion"),
-        req("target_value"),
-        opt("interval"),
-        opt("timeout"),
+        req("recipe")
+            .ty("ExecRecipe | GetHttpRequestRecipe | PostHttpRequestRecipe")
+            .doc("What to run against the new service; an HTTP recipe's `port_id` must be one of its ports."),
+        FIELD,
+        ASSERTION,
+        TARGET_VALUE,
+        INTERVAL,
+        opt("timeout")
+            .ty("str")
+            .default("\"15m\"")
+            .doc("How long to keep trying before the service counts as failed, as a Go duration. Kurtosis's documentation says 15 minutes and so does its code (unlike `plan.wait`'s 10 seconds)."),
     ],
     ready_condition,
-);
+)
+.returns("ReadyCondition")
+.doc("A check run after a service's container starts, until it holds, for `ServiceConfig.ready_conditions`; the service is added only once it holds.");
+
+/// Which value of a recipe's result `plan.wait` and `ReadyCondition` test.
+const FIELD: Param = req("field")
+    .ty("str")
+    .doc("The key of the recipe's result to test: `\"code\"`, `\"output\"` (exec), `\"body\"` (HTTP) or `\"extract.<key>\"`.");
+
+const ASSERTION: Param = req("assertion")
+    .ty("str")
+    .doc("How to compare: `\"==\"`, `\"!=\"`, `\">=\"`, `\">\"`, `\"<=\"`, `\"<\"`, `\"IN\"` or `\"NOT_IN\"` (the last two with a list as `target_value`).");
+
+const TARGET_VALUE: Param = req("target_value")
+    .ty("any")
+    .doc("The value to compare with; a list for `\"IN\"` and `\"NOT_IN\"`. A status code is an `int`, so `200`, not `\"200\"`.");
+
+const INTERVAL: Param = opt("interval")
+    .ty("str")
+    .default("\"1s\"")
+    .doc("How long to wait between tries, as a Go duration (`\"500ms\"`, `\"2s\"`).");
+
+/// The codes a recipe run by an instruction may end with.
+const SKIP_CODE_CHECK: Param = opt("skip_code_check")
+    .ty("bool")
+    .default("False")
+    .doc("Accepts any exit or status code, leaving the check to the package.");
 
 pub(crate) static EXEC: BuiltinDef = BuiltinDef::instruction(
     "exec",
     &[
-        req("service_name"),
-        req("recipe"),
-        opt("acceptable_codes"),
-        opt("skip_code_check"),
+        SERVICE_NAME,
+        req("recipe")
+            .ty("ExecRecipe")
+            .doc("The command to run."),
+        opt("acceptable_codes")
+            .ty("list[int]")
+            .default("[0]")
+            .doc("The exit codes that count as success; any other fails the plan."),
+        SKIP_CODE_CHECK,
     ],
     exec,
-);
+)
+.returns("dict")
+.doc("Runs a command in a service's container when the plan runs. Returns a dict of future references: `[\"output\"]`, `[\"code\"]` and `[\"extract.<key>\"]`.");
+
+/// The service an instruction acts on.
+const SERVICE_NAME: Param = req("service_name")
+    .ty("str")
+    .doc("The name of a service that exists at this point of the plan.");
 
 pub(crate) static REQUEST: BuiltinDef = BuiltinDef::instruction(
     "request",
     &[
-        req("service_name"),
-        req("recipe"),
-        opt("acceptable_codes"),
-        opt("skip_code_check"),
+        SERVICE_NAME,
+        req("recipe")
+            .ty("GetHttpRequestRecipe | PostHttpRequestRecipe")
+            .doc("The request to send; its `port_id` must be a port of the service."),
+        opt("acceptable_codes")
+            .ty("list[int]")
+            .default("[200, 201, 202, 203, 204, 205, 206, 207, 208, 226]")
+            .doc("The HTTP status codes that count as success (every 2xx code by default); any other fails the plan."),
+        SKIP_CODE_CHECK,
     ],
     request,
-);
+)
+.returns("dict")
+.doc("Sends an HTTP request to a service when the plan runs. Returns a dict of future references: `[\"code\"]`, `[\"body\"]` and `[\"extract.<key>\"]`.");
 
 pub(crate) static WAIT: BuiltinDef = BuiltinDef::instruction(
     "wait",
     &[
-        req("service_name"),
-        req("recipe"),
-        req("field"),
-        req("assertion"),
-        req("target_value"),
-        opt("interval"),
-        opt("timeout"),
+        SERVICE_NAME,
+        req("recipe")
+            .ty("ExecRecipe | GetHttpRequestRecipe | PostHttpRequestRecipe")
+            .doc("What to run again and again; an HTTP recipe's `port_id` must be a port of the service."),
+        FIELD,
+        ASSERTION,
+        TARGET_VALUE,
+        INTERVAL,
+        opt("timeout")
+            .ty("str")
+            .default("\"10s\"")
+            .doc("How long to keep trying before the plan fails, as a Go duration. Only 10 seconds when left out, much less than a slow service needs to start."),
     ],
     wait,
-);
+)
+.returns("dict")
+.doc("Runs a recipe until its result passes the assertion, or fails the plan at the timeout. Returns the last result, like `plan.exec` or `plan.request`.");
 
 pub(crate) static VERIFY: BuiltinDef = BuiltinDef::instruction(
     "verify",
-    &[req("value"), req("assertion"), req("target_value")],
+    &[
+        req("value")
+            .ty("any")
+            .doc("The value to test, usually a future reference such as `result[\"code\"]`."),
+        ASSERTION,
+        TARGET_VALUE,
+    ],
     verify,
-);
-
-/// Kurtosis's defaults for `plan.wait` and `ReadyCondition`.
-const WAIT_INTERVAL: &str = "1s";
-const WAIT_TIMEOUT: &str = "10s";
-const READY_TIMEOUT: &str = "15m";
+)
+.returns("None")
+.doc("Fails the plan when it runs if `value` does not pass the assertion; the test waits for the run, since future references are known only then.");
 
 fn exec_recipe<'v>(
     call: &Call<'v>,
@@ -243,7 +344,9 @@ fn post_http_recipe<'v>(
             port_id,
             endpoint,
             body: body.unwrap_or_default(),
-            content_type: content_type.unwrap_or_else(|| "application/json".to_owned()),
+            content_type: content_type
+                .or_else(|| call.def.default_str("content_type").map(str::to_owned))
+                .unwrap_or_default(),
             extract,
             headers,
         }),
@@ -478,12 +581,7 @@ struct PollArgs {
 }
 
 /// Reads and checks the polling arguments; `recipe` is the recipe polled, when it is known.
-fn poll_args(
-    call: &Call,
-    session: &Session,
-    recipe: Option<&plan::Recipe>,
-    default_timeout: &str,
-) -> PollArgs {
+fn poll_args(call: &Call, session: &Session, recipe: Option<&plan::Recipe>) -> PollArgs {
     let field = call.string(session, "field");
     let assertion = assertion(call, session, "assertion");
     if let (Some(assertion), Some(target)) = (&assertion, call.given("target_value")) {
@@ -492,10 +590,13 @@ fn poll_args(
     if let (Some(recipe), Some(field)) = (recipe, &field) {
         check_field(call, session, field, recipe);
     }
-    let interval = duration_or_none(call, session, "interval", Some(WAIT_INTERVAL))
-        .unwrap_or_else(|| WAIT_INTERVAL.to_owned());
-    let timeout = duration_or_none(call, session, "timeout", Some(default_timeout))
-        .unwrap_or_else(|| default_timeout.to_owned());
+    // `None` means the default here, unlike for a port's or a task's `wait`.
+    let [interval, timeout] = ["interval", "timeout"].map(|name| {
+        let default = call.def.default_str(name);
+        duration_or_none(call, session, name, default)
+            .or_else(|| default.map(str::to_owned))
+            .unwrap_or_default()
+    });
     PollArgs {
         field,
         assertion,
@@ -517,12 +618,7 @@ fn ready_condition<'v>(
         target_value,
         interval,
         timeout,
-    } = poll_args(
-        call,
-        session,
-        recipe.as_ref().map(|(recipe, _)| recipe),
-        READY_TIMEOUT,
-    );
+    } = poll_args(call, session, recipe.as_ref().map(|(recipe, _)| recipe));
     let (Some((recipe, origin)), Some(field), Some(assertion), Some(target_value)) =
         (recipe, field, assertion, target_value)
     else {
@@ -662,12 +758,7 @@ fn wait<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Resu
         target_value,
         interval,
         timeout,
-    } = poll_args(
-        call,
-        session,
-        recipe.as_ref().map(|(recipe, _)| recipe),
-        WAIT_TIMEOUT,
-    );
+    } = poll_args(call, session, recipe.as_ref().map(|(recipe, _)| recipe));
     let (Some(service_name), Some((recipe, origin))) = (service_name, recipe) else {
         return Ok(eval.heap().alloc(Unknown));
     };

@@ -8,7 +8,7 @@ use starlark::values::list::AllocList;
 use starlark::values::structs::AllocStruct;
 use starlark::values::{Value, ValueLike};
 
-use super::super::args::{BuiltinDef, Call, describe, opt, req};
+use super::super::args::{BuiltinDef, Call, Param, describe, opt, req};
 use super::super::session::Session;
 use super::super::values::{Origin, Unknown, is_unknown};
 use super::artifacts::{add_artifact, generated_artifact_name, require_artifact};
@@ -24,47 +24,113 @@ use crate::plan::{self, Instruction};
 pub(crate) static RUN_SH: BuiltinDef = BuiltinDef::instruction(
     "run_sh",
     &[
-        opt("name"),
-        req("run"),
-        opt("image"),
-        opt("files"),
-        opt("store"),
-        opt("env_vars"),
-        opt("wait"),
-        opt("acceptable_codes"),
-        opt("skip_code_check"),
-        opt("node_selectors"),
-        opt("tolerations"),
-        opt("privileged"),
-        opt("host_pid_namespace"),
-        opt("bind_mounts"),
+        TASK_NAME,
+        req("run")
+            .ty("str")
+            .doc("The shell script, run with `/bin/sh -c` in the task's container."),
+        opt("image")
+            .ty("str | ImageBuildSpec | NixBuildSpec | ImageSpec")
+            .default("\"badouralix/curl-jq\"")
+            .doc("The container image to run the script in, as `ServiceConfig.image` takes it."),
+        TASK_FILES,
+        TASK_STORE,
+        opt("env_vars")
+            .ty("dict[str, str]")
+            .default("{}")
+            .doc("Environment variables of the script."),
+        TASK_WAIT,
+        TASK_ACCEPTABLE_CODES,
+        TASK_SKIP_CODE_CHECK,
+        TASK_NODE_SELECTORS,
+        TASK_TOLERATIONS,
+        opt("privileged")
+            .ty("bool")
+            .default("False")
+            .doc("Runs the task's container privileged (Docker only). Kurtosis refuses it unless the run opts in to privileged mode."),
+        opt("host_pid_namespace")
+            .ty("bool")
+            .default("False")
+            .doc("Shares the host's process namespace with the task (Docker only); needs the same opt-in as `privileged`."),
+        opt("bind_mounts")
+            .ty("dict[str, str]")
+            .default("{}")
+            .doc("Host paths to mount, from host path to container path. Kurtosis allows only `/var/run/docker.sock`, with the privileged opt-in."),
     ],
     run_sh,
-);
+)
+.returns("struct")
+.doc("Runs a shell script in a new container when the plan runs, then removes the container. Returns a struct of future references: `output`, `code` and `files_artifacts` (the names of the `store`d artifacts).");
 
 pub(crate) static RUN_PYTHON: BuiltinDef = BuiltinDef::instruction(
     "run_python",
     &[
-        opt("name"),
-        req("run"),
-        opt("args"),
-        opt("packages"),
-        opt("image"),
-        opt("files"),
-        opt("store"),
-        opt("wait"),
-        opt("acceptable_codes"),
-        opt("skip_code_check"),
-        opt("node_selectors"),
-        opt("tolerations"),
+        TASK_NAME,
+        req("run")
+            .ty("str")
+            .doc("The Python script's source (not a file name; read a file with `read_file`)."),
+        opt("args")
+            .ty("list[str]")
+            .default("[]")
+            .doc("Command-line arguments of the script (`sys.argv[1:]`)."),
+        opt("packages")
+            .ty("list[str]")
+            .default("[]")
+            .doc("Packages to `pip install` before the script runs, such as `\"requests==2.31.0\"`; this needs the network when the plan runs."),
+        opt("image")
+            .ty("str | ImageBuildSpec | NixBuildSpec | ImageSpec")
+            .default("\"python:3.11-alpine\"")
+            .doc("The container image to run the script in; it must have `python` (and `pip` for `packages`)."),
+        TASK_FILES,
+        TASK_STORE,
+        TASK_WAIT,
+        TASK_ACCEPTABLE_CODES,
+        TASK_SKIP_CODE_CHECK,
+        TASK_NODE_SELECTORS,
+        TASK_TOLERATIONS,
     ],
     run_python,
+)
+.returns("struct")
+.doc("Runs a Python script in a new container when the plan runs, then removes the container. Returns a struct of future references: `output`, `code` and `files_artifacts`.");
+
+/// The first parameter of both tasks: a script given by position binds here, not to `run`.
+const TASK_NAME: Param = opt("name")
+    .ty("str")
+    .doc("The name of the task's container; left out, Kurtosis makes one up. It comes first, so `plan.run_sh(\"echo hi\")` sets the name, not the script: always name `run`.");
+
+const TASK_FILES: Param = opt("files")
+    .ty("dict[str, str]")
+    .default("{}")
+    .doc("Files artifacts to mount in the task's container, by absolute path.");
+
+const TASK_STORE: Param = opt("store")
+    .ty("list[str | StoreSpec]")
+    .default("[]")
+    .doc("Paths in the container to keep as files artifacts when the task ends: a path (the artifact gets a made-up name) or a `StoreSpec` to name it.");
+
+const TASK_WAIT: Param = opt("wait").ty("str | None").default("\"180s\"").doc(
+    "How long the task may run before the plan fails, as a Go duration; `None` waits forever.",
 );
 
-const DEFAULT_SH_IMAGE: &str = "badouralix/curl-jq";
-const DEFAULT_PYTHON_IMAGE: &str = "python:3.11-alpine";
-/// Kurtosis's default time a task may run.
-const DEFAULT_TASK_WAIT: &str = "180s";
+const TASK_ACCEPTABLE_CODES: Param = opt("acceptable_codes")
+    .ty("list[int]")
+    .default("[0]")
+    .doc("The exit codes that count as success; any other fails the plan.");
+
+const TASK_SKIP_CODE_CHECK: Param = opt("skip_code_check")
+    .ty("bool")
+    .default("False")
+    .doc("Accepts any exit code, leaving the check to the package.");
+
+const TASK_NODE_SELECTORS: Param = opt("node_selectors")
+    .ty("dict[str, str]")
+    .default("{}")
+    .doc("Node labels the task's pod must be scheduled on. Kubernetes only; Docker ignores them.");
+
+const TASK_TOLERATIONS: Param = opt("tolerations")
+    .ty("list[Toleration]")
+    .default("[]")
+    .doc("Kubernetes taints the task's pod tolerates. Kubernetes only; Docker ignores them.");
 
 /// What both tasks take besides their own arguments.
 struct TaskCommon {
@@ -182,7 +248,7 @@ fn task_store(call: &Call, session: &Session) -> (Vec<plan::StoreSpec>, bool) {
 /// Docker's container names are `<task name>--<32-hex uuid>`, at most 256 characters.
 const MAX_DOCKER_TASK_NAME: usize = 256 - 2 - 32;
 
-fn task_common(call: &Call, session: &Session, default_image: &str) -> TaskCommon {
+fn task_common(call: &Call, session: &Session) -> TaskCommon {
     // `plan.run_sh("echo hi")` binds the script to `name`: the missing `run` is reported, and
     // the script is not checked as a task name.
     let script_as_name = call.value("run").is_none() && call.positional > 0;
@@ -216,18 +282,20 @@ fn task_common(call: &Call, session: &Session, default_image: &str) -> TaskCommo
         }
     }
     let choice = match call.given("image") {
-        None => Some(ImageChoice::Name(
-            default_image.to_owned(),
-            Origin {
-                call: call.place.clone(),
-                args: Vec::new(),
-            },
-        )),
+        None => call.def.default_str("image").map(|image| {
+            ImageChoice::Name(
+                image.to_owned(),
+                Origin {
+                    call: call.place.clone(),
+                    args: Vec::new(),
+                },
+            )
+        }),
         Some(_) => ImageChoice::from_argument(call, session, "image"),
     };
     let (files, files_opaque) = task_files(call, session);
     let (store, store_opaque) = task_store(call, session);
-    let wait = duration_or_none(call, session, "wait", Some(DEFAULT_TASK_WAIT));
+    let wait = duration_or_none(call, session, "wait", call.def.default_str("wait"));
     let _ = int_list(call, session, "acceptable_codes");
     let _ = call.bool(session, "skip_code_check");
     let _ = call.string_dict(session, "node_selectors");
@@ -290,7 +358,7 @@ fn task_result<'v>(
 fn run_sh<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     let run = call.any_string(session, "run");
-    let common = task_common(call, session, DEFAULT_SH_IMAGE);
+    let common = task_common(call, session);
     let env_vars = call.string_dict(session, "env_vars").unwrap_or_default();
     let _ = call.bool(session, "privileged");
     let _ = call.bool(session, "host_pid_namespace");
@@ -344,7 +412,7 @@ fn run_python<'v>(
     let run = call.any_string(session, "run");
     let args = call.string_list(session, "args");
     let packages = call.string_list(session, "packages");
-    let common = task_common(call, session, DEFAULT_PYTHON_IMAGE);
+    let common = task_common(call, session);
     if common.store_opaque {
         return Ok(eval.heap().alloc(Unknown));
     }

@@ -28,20 +28,29 @@ kurtosis_type!(
 pub(crate) static PORT_SPEC: BuiltinDef = BuiltinDef::global(
     "PortSpec",
     &[
-        req("number"),
-        opt("transport_protocol"),
-        opt("application_protocol"),
+        req("number")
+            .ty("int")
+            .doc("The port number inside the container, 1 to 65535. Kurtosis declares it optional, but a port without a number fails, so it is required here."),
+        opt("transport_protocol")
+            .ty("str")
+            .default("\"TCP\"")
+            .doc("`\"TCP\"`, `\"UDP\"` or `\"SCTP\"`, in capitals. An empty string also means TCP."),
+        opt("application_protocol")
+            .ty("str")
+            .default("\"\"")
+            .doc("The protocol spoken over the port, such as `\"http\"` or `\"postgresql\"` (letters, digits, `+`, `.`, `-`). It becomes the scheme of the port's URL. Kurtosis's documentation says it defaults to `\"http\"`; the code leaves it empty, so the port has no URL."),
         opt("wait")
             .ty("str | None")
             .default("\"2m\"")
             .doc("How long to wait for the port to accept connections before the next instruction, as a Go duration; `None` does not wait. Kurtosis's documentation says the default is `\"15s\"`; its code uses `\"2m\"`."),
-        opt("url"),
+        opt("url")
+            .ty("str")
+            .doc("The URL other services use to reach the port; it must be a valid URI. Left out, a port with an `application_protocol` gets `<application_protocol>://<service name>:<number>`."),
     ],
     port_spec,
-);
-
-/// Kurtosis's default: wait up to two minutes for the port (its docs say 15s; the code says 2m).
-pub(crate) const DEFAULT_PORT_WAIT: &str = "2m";
+)
+.returns("PortSpec")
+.doc("A port a service listens on, for `ServiceConfig.ports` and `public_ports`. Its id is the key of that dict.");
 
 fn port_spec<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
@@ -84,7 +93,7 @@ fn port_spec<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark:
         )
         .help("use a URL scheme such as \"http\" or \"postgresql\"");
     }
-    let wait = duration_or_none(call, session, "wait", Some(DEFAULT_PORT_WAIT));
+    let wait = duration_or_none(call, session, "wait", call.def.default_str("wait"));
     let url = call.string(session, "url");
     if let Some(url) = &url {
         if !url.contains("{{") && !looks_like_uri(url) {
@@ -395,14 +404,27 @@ kurtosis_type!(ImageBuildSpecValue, "ImageBuildSpec", ImageBuildData);
 pub(crate) static IMAGE_BUILD_SPEC: BuiltinDef = BuiltinDef::global(
     "ImageBuildSpec",
     &[
-        req("image_name"),
-        req("build_context_dir"),
-        opt("build_file"),
-        opt("target_stage"),
-        opt("build_args"),
+        req("image_name")
+            .ty("str")
+            .doc("The tag the built image gets; the service's container runs it."),
+        req("build_context_dir")
+            .ty("str")
+            .doc("A locator of the folder holding the Dockerfile: relative to the calling file, `/`-rooted at the package, or `github.com/...`. Kurtosis sends the Dockerfile's own folder as the build context, not this one when `build_file` is in a sub-folder."),
+        opt("build_file")
+            .ty("str")
+            .default("\"Dockerfile\"")
+            .doc("The Dockerfile's path inside `build_context_dir`."),
+        opt("target_stage")
+            .ty("str")
+            .doc("The stage of a multi-stage Dockerfile to build (`docker build --target`); left out, the last stage."),
+        opt("build_args")
+            .ty("dict[str, str]")
+            .doc("Values for the Dockerfile's `ARG`s (`docker build --build-arg`)."),
     ],
     image_build_spec,
-);
+)
+.returns("ImageBuildSpec")
+.doc("Builds the service's container image from a Dockerfile in the package, with BuildKit on the engine, instead of pulling it.");
 
 fn image_build_spec<'v>(
     call: &Call<'v>,
@@ -449,13 +471,23 @@ kurtosis_type!(ImageSpecValue, "ImageSpec", ImageSpecData);
 pub(crate) static IMAGE_SPEC: BuiltinDef = BuiltinDef::global(
     "ImageSpec",
     &[
-        req("image"),
-        opt("registry"),
-        opt("username"),
-        opt("password"),
+        req("image")
+            .ty("str")
+            .doc("The image reference to pull, such as `\"ghcr.io/org/app:1.2\"`."),
+        opt("registry")
+            .ty("str")
+            .doc("The registry to log in to, such as `\"https://ghcr.io\"`; left out, Docker Hub."),
+        opt("username")
+            .ty("str")
+            .doc("The user name for the registry; a non-empty string."),
+        opt("password")
+            .ty("str")
+            .doc("The password or token for the registry; a non-empty string. It ends up in the plan Kurtosis stores, so pass it through package arguments rather than writing it in the package."),
     ],
     image_spec,
-);
+)
+.returns("ImageSpec")
+.doc("An image to pull from a private registry, with its credentials. Kurtosis's documentation sometimes calls it `ImageRegistrySpec`; the Starlark name is `ImageSpec`.");
 
 fn image_spec<'v>(
     call: &Call<'v>,
@@ -642,38 +674,118 @@ impl<'v> StarlarkValue<'v> for ServiceConfigValue {
 pub(crate) static SERVICE_CONFIG: BuiltinDef = BuiltinDef::global(
     "ServiceConfig",
     &[
-        req("image"),
-        opt("ports"),
-        opt("public_ports"),
-        opt("files"),
-        opt("entrypoint"),
-        opt("cmd"),
-        opt("env_vars"),
-        opt("private_ip_address_placeholder"),
-        opt("cpu_allocation"),
-        opt("memory_allocation"),
-        opt("max_cpu"),
-        opt("min_cpu"),
-        opt("max_memory"),
-        opt("min_memory"),
-        opt("ready_conditions"),
-        opt("labels"),
-        opt("user"),
-        opt("tolerations"),
-        opt("node_selectors"),
-        opt("files_to_be_moved"),
-        opt("tini_enabled"),
-        opt("tty_enabled"),
-        opt("devices"),
-        opt("publish_udp"),
-        opt("capabilities"),
-        opt("gpu"),
-        opt("privileged"),
-        opt("host_pid_namespace"),
-        opt("bind_mounts"),
+        req("image")
+            .ty("str | ImageBuildSpec | NixBuildSpec | ImageSpec")
+            .doc("The container image: a name to pull (`\"postgres:16\"`), or a spec that builds it (`ImageBuildSpec`, `NixBuildSpec`) or pulls it with credentials (`ImageSpec`). A name without a tag means `:latest`."),
+        opt("ports")
+            .ty("dict[str, PortSpec]")
+            .doc("The ports the service listens on, by port id. A port id is 1-15 lower-case letters, digits and `-`, starting with a letter (RFC 6335); Kurtosis checks it only after the whole Starlark has run."),
+        opt("public_ports")
+            .ty("dict[str, PortSpec]")
+            .doc("Host ports to publish the service's ports on, by the same port ids as `ports` (Docker only)."),
+        opt("files")
+            .ty("dict[str, str | Directory]")
+            .doc("What to mount in the container, by absolute path: a files artifact's name, or a `Directory` of artifacts or of a persistent volume."),
+        opt("entrypoint")
+            .ty("list[str]")
+            .default("[]")
+            .doc("Replaces the image's `ENTRYPOINT`; empty keeps the image's."),
+        opt("cmd")
+            .ty("list[str]")
+            .default("[]")
+            .doc("Replaces the image's `CMD`; empty keeps the image's."),
+        opt("env_vars")
+            .ty("dict[str, str]")
+            .default("{}")
+            .doc("Environment variables of the container."),
+        opt("private_ip_address_placeholder")
+            .ty("str")
+            .default("\"KURTOSIS_IP_ADDR_PLACEHOLDER\"")
+            .doc("A string that Kurtosis replaces with the service's own IP address in `entrypoint`, `cmd` and `env_vars` when it starts the container."),
+        opt("cpu_allocation")
+            .ty("int")
+            .doc("Deprecated: use `max_cpu`, which it sets when `max_cpu` is not given."),
+        opt("memory_allocation")
+            .ty("int")
+            .doc("Deprecated: use `max_memory`, which it sets when `max_memory` is not given."),
+        opt("max_cpu")
+            .ty("int")
+            .default("0")
+            .doc("The CPU limit in millicores (1000 is one core); 0 means no limit."),
+        opt("min_cpu")
+            .ty("int")
+            .default("0")
+            .doc("The CPU the service reserves, in millicores. Kubernetes only; Docker ignores it."),
+        opt("max_memory")
+            .ty("int")
+            .default("0")
+            .doc("The memory limit in megabytes: 0 (no limit) or at least 6."),
+        opt("min_memory")
+            .ty("int")
+            .default("0")
+            .doc("The memory the service reserves, in megabytes. Kubernetes only; Docker ignores it."),
+        opt("ready_conditions")
+            .ty("ReadyCondition")
+            .doc("A check that Kurtosis repeats after starting the container until it holds; the instruction fails if it never does. Despite the plural name it is one `ReadyCondition`, not a list."),
+        opt("labels")
+            .ty("dict[str, str]")
+            .default("{}")
+            .doc("Labels on the container. Keys are lower-case letters, digits, `-`, `.` and `_`; keys and values at most 63 characters, as Docker and Kubernetes both accept."),
+        opt("user")
+            .ty("User")
+            .doc("The user and group the container runs as; left out, the image's `USER`."),
+        opt("tolerations")
+            .ty("list[Toleration]")
+            .default("[]")
+            .doc("Kubernetes taints the pod tolerates. Kubernetes only; Docker ignores them."),
+        opt("node_selectors")
+            .ty("dict[str, str]")
+            .default("{}")
+            .doc("Node labels the pod must be scheduled on. Kubernetes only; Docker ignores them."),
+        opt("files_to_be_moved")
+            .ty("dict[str, str]")
+            .default("{}")
+            .doc("Files to move inside the container after the mounts, from path to path; an internal argument Kurtosis uses for its own images."),
+        opt("tini_enabled")
+            .ty("bool")
+            .default("True")
+            .doc("Runs an init process (Docker's `--init`) as PID 1, which reaps zombie processes."),
+        opt("tty_enabled")
+            .ty("bool")
+            .default("False")
+            .doc("Gives the container a terminal (Docker's `--tty`)."),
+        opt("devices")
+            .ty("list[str]")
+            .default("[]")
+            .doc("Host device paths to pass into the container, such as `\"/dev/fuse\"` (Docker only)."),
+        opt("publish_udp")
+            .ty("bool")
+            .default("False")
+            .doc("Also publishes the UDP side of the service's ports on the host (Docker only)."),
+        opt("capabilities")
+            .ty("list[str]")
+            .default("[]")
+            .doc("Linux capabilities to add, such as `\"NET_ADMIN\"` (Docker only)."),
+        opt("gpu")
+            .ty("GpuConfig")
+            .doc("GPUs to give the container."),
+        opt("privileged")
+            .ty("bool")
+            .default("False")
+            .doc("Runs the container privileged (Docker only). Kurtosis refuses it unless the run opts in to privileged mode."),
+        opt("host_pid_namespace")
+            .ty("bool")
+            .default("False")
+            .doc("Shares the host's process namespace with the container (Docker only). Kurtosis refuses it unless the run opts in to privileged mode."),
+        opt("bind_mounts")
+            .ty("dict[str, str]")
+            .default("{}")
+            .doc("Host paths to mount, from host path to container path. Kurtosis allows only `/var/run/docker.sock`, and only when the run opts in to privileged mode."),
     ],
     service_config,
-);
+)
+.returns("ServiceConfig")
+.doc("How to run a service's container: its image, ports, files, command, environment and resources. `plan.add_service` and `plan.add_services` take it.");
 
 /// A `ports`-style argument (port id → PortSpec), as far as it could be read.
 #[derive(Default)]
@@ -948,7 +1060,20 @@ kurtosis_type!(
     UserValue, "User", plan::User
 );
 
-pub(crate) static USER: BuiltinDef = BuiltinDef::global("User", &[req("uid"), opt("gid")], user);
+pub(crate) static USER: BuiltinDef = BuiltinDef::global(
+    "User",
+    &[
+        req("uid")
+            .ty("int")
+            .doc("The user id the container runs as; 0 or more."),
+        opt("gid")
+            .ty("int")
+            .doc("The group id the container runs as; 0 or more. Left out, the user's primary group in the image."),
+    ],
+    user,
+)
+.returns("User")
+.doc("The user and group a service's container runs as, for `ServiceConfig.user`.");
 
 fn user<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
@@ -986,14 +1111,27 @@ kurtosis_type!(
 pub(crate) static TOLERATION: BuiltinDef = BuiltinDef::global(
     "Toleration",
     &[
-        opt("key"),
-        opt("operator"),
-        opt("value"),
-        opt("effect"),
-        opt("toleration_seconds"),
+        opt("key")
+            .ty("str")
+            .doc("The taint key the toleration matches. Required unless `operator` is `\"Exists\"`, which with no key tolerates every taint."),
+        opt("operator")
+            .ty("str")
+            .default("\"Equal\"")
+            .doc("`\"Equal\"` (the taint's value must equal `value`) or `\"Exists\"` (any value; then `value` must be left out)."),
+        opt("value")
+            .ty("str")
+            .doc("The taint value to match with the `\"Equal\"` operator."),
+        opt("effect")
+            .ty("str")
+            .doc("The taint effect to match: `\"NoSchedule\"`, `\"PreferNoSchedule\"` or `\"NoExecute\"`; left out, every effect."),
+        opt("toleration_seconds")
+            .ty("int")
+            .doc("With `\"NoExecute\"`, how long the pod stays on a node after the taint appears; left out, forever."),
     ],
     toleration,
-);
+)
+.returns("Toleration")
+.doc("A Kubernetes toleration, for `ServiceConfig.tolerations` and the tasks' `tolerations`. Kubernetes only: Docker ignores it.");
 
 const TOLERATION_OPERATORS: &[&str] = &["Exists", "Equal"];
 const TOLERATION_EFFECTS: &[&str] = &["NoSchedule", "NoExecute", "PreferNoSchedule"];
@@ -1094,9 +1232,21 @@ kurtosis_type!(
 
 pub(crate) static DIRECTORY: BuiltinDef = BuiltinDef::global(
     "Directory",
-    &[opt("artifact_names"), opt("persistent_key"), opt("size")],
+    &[
+        opt("artifact_names")
+            .ty("list[str]")
+            .doc("Files artifacts to mount together in one folder, by name. Give this or `persistent_key`, not both."),
+        opt("persistent_key")
+            .ty("str")
+            .doc("Mounts a persistent volume with this key, kept across re-runs in the same enclave: 1-63 lower-case letters, digits and `-`, starting with a letter. Give this or `artifact_names`, not both."),
+        opt("size")
+            .ty("int")
+            .doc("The size of a persistent volume in megabytes, at least 1. Kubernetes only: Docker volumes grow as needed."),
+    ],
     directory,
-);
+)
+.returns("Directory")
+.doc("A folder to mount with `ServiceConfig.files`: files artifacts merged together, or a persistent volume.");
 
 /// RFC 1035 label, as Kurtosis requires of persistent keys (and service names).
 pub(crate) fn is_rfc1035_label(text: &str) -> bool {
@@ -1226,14 +1376,27 @@ kurtosis_type!(
 pub(crate) static GPU_CONFIG: BuiltinDef = BuiltinDef::global(
     "GpuConfig",
     &[
-        opt("count"),
-        opt("device_ids"),
-        opt("shm_size"),
-        opt("ulimits"),
-        opt("driver"),
+        opt("count")
+            .ty("int")
+            .doc("How many GPUs to give the container; -1 means all of them."),
+        opt("device_ids")
+            .ty("list[str]")
+            .doc("The ids of the GPUs to give the container, instead of a `count`."),
+        opt("shm_size")
+            .ty("int")
+            .doc("The size of `/dev/shm` in megabytes, which GPU workloads often need larger than Docker's 64 MB."),
+        opt("ulimits")
+            .ty("dict[str, int]")
+            .doc("Resource limits by name, such as `{\"memlock\": -1, \"stack\": 67108864}`; -1 means unlimited."),
+        opt("driver")
+            .ty("str | dict[str, str]")
+            .default("\"nvidia\"")
+            .doc("The GPU vendor: a string such as `\"amd\"` (the Kubernetes resource becomes `amd.com/gpu`), or a dict with `\"docker\"` and `\"kubernetes\"` keys to name each separately."),
     ],
     gpu_config,
-);
+)
+.returns("GpuConfig")
+.doc("GPUs to give a service's container, for `ServiceConfig.gpu`.");
 
 fn gpu_config<'v>(
     call: &Call<'v>,
@@ -1349,7 +1512,20 @@ kurtosis_type!(
 );
 
 pub(crate) static STORE_SPEC: BuiltinDef =
-    BuiltinDef::global("StoreSpec", &[req("src"), opt("name")], store_spec);
+    BuiltinDef::global(
+    "StoreSpec",
+    &[
+        req("src")
+            .ty("str")
+            .doc("The path in the task's container to keep when the task ends; a glob such as `\"/out/*.json\"` works."),
+        opt("name")
+            .ty("str")
+            .doc("The name of the files artifact it becomes; left out, Kurtosis makes up a unique name."),
+    ],
+    store_spec,
+)
+.returns("StoreSpec")
+.doc("A path a task's container keeps as a files artifact, for the `store` argument of `plan.run_sh` and `plan.run_python`.");
 
 fn store_spec<'v>(
     call: &Call<'v>,
