@@ -4,7 +4,7 @@ mod render;
 mod rules;
 
 pub use render::{JsonDiagnostic, JsonLabel, render_human, summary, to_json_diagnostics};
-pub use rules::{Rule, RuleInfo, rules_markdown};
+pub use rules::{RULES_DOC, Rule, RuleInfo, rules_doc, rules_markdown};
 
 use serde::{Deserialize, Serialize};
 

@@ -38,8 +38,14 @@ enum Command {
         #[command(subcommand)]
         command: EnclaveCommand,
     },
-    /// List every rule with its code, severity and summary.
+    /// List every rule with its code, severity and summary, or explain one rule.
     Rules {
+        /// The rule to explain, by code or name (`SF401`, `flake-not-found`).
+        #[arg(value_name = "CODE")]
+        rule: Option<String>,
+        /// The rule to explain, as the positional argument does.
+        #[arg(long, value_name = "CODE", conflicts_with = "rule")]
+        explain: Option<String>,
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
         format: RulesFormat,
     },
@@ -126,7 +132,10 @@ enum Format {
 enum RulesFormat {
     Human,
     Json,
+    /// The README's table.
     Markdown,
+    /// Every rule's explanation: `docs/rules.md`.
+    Docs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -162,10 +171,33 @@ pub fn main() -> ExitCode {
             };
             super::run::enclave_command(command, matches!(format, Format::Json))
         }
-        Command::Rules { format } => {
-            print!("{}", render_rules(format));
-            ExitCode::SUCCESS
-        }
+        Command::Rules {
+            rule,
+            explain,
+            format,
+        } => match rule.or(explain) {
+            None => {
+                print!("{}", render_rules(format));
+                ExitCode::SUCCESS
+            }
+            Some(wanted) => match Rule::find(&wanted) {
+                Some(rule) => {
+                    print!("{}", explain_rule(rule, format));
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    let names = || Rule::ALL.iter().flat_map(|rule| [rule.code(), rule.name()]);
+                    let hint =
+                        crate::diagnostic::did_you_mean(&wanted.to_ascii_uppercase(), names())
+                            .or_else(|| crate::diagnostic::did_you_mean(&wanted, names()))
+                            .map(|near| format!(" (did you mean `{near}`?)"))
+                            .unwrap_or_default();
+                    usage_error(&format!(
+                        "there is no rule `{wanted}`{hint}; `starflake rules` lists them"
+                    ))
+                }
+            },
+        },
     }
 }
 
@@ -281,11 +313,38 @@ pub(crate) fn check_json(result: &CheckResult) -> String {
     serde_json::to_string_pretty(&result.json_report(PositionEncoding::Utf16)).unwrap_or_default()
 }
 
+/// One rule's explanation, as `starflake rules CODE` prints it.
+fn explain_rule(rule: Rule, format: RulesFormat) -> String {
+    let info = rule.info();
+    match format {
+        RulesFormat::Json => {
+            let document = serde_json::json!({
+                "code": info.code,
+                "name": info.name,
+                "severity": info.severity,
+                "summary": info.summary,
+                "explanation": rule.explanation(),
+                "doc_anchor": rule.doc_anchor(),
+            });
+            serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+        }
+        RulesFormat::Human | RulesFormat::Markdown | RulesFormat::Docs => format!(
+            "# {} {} ({})\n\n{}\n\n{}",
+            info.code,
+            info.name,
+            info.severity.as_str(),
+            info.summary,
+            rule.explanation()
+        ),
+    }
+}
+
 fn render_rules(format: RulesFormat) -> String {
     let infos: Vec<_> = Rule::ALL.iter().map(|rule| rule.info()).collect();
     match format {
         RulesFormat::Json => serde_json::to_string_pretty(&infos).unwrap_or_default() + "\n",
         RulesFormat::Markdown => crate::diagnostic::rules_markdown(),
+        RulesFormat::Docs => crate::diagnostic::rules_doc(),
         RulesFormat::Human => infos
             .iter()
             .map(|info| {
