@@ -2,8 +2,12 @@
 //! completion and signature help, and the playground, describe exactly what is checked.
 
 use serde::Serialize;
+use starlark::docs::{DocFunction, DocItem, DocMember, DocParam, DocString};
+use starlark::typing::Ty;
 
-use crate::eval::{BuiltinDef, DESCRIPTION_PARAM, INSTRUCTION_DEFS, Param, global_defs};
+use crate::eval::{
+    BuiltinDef, DESCRIPTION_PARAM, INSTRUCTION_DEFS, MODULE_DOCS, Param, global_defs,
+};
 
 /// Whether a builtin is a predeclared global or a `plan.*` instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -91,6 +95,159 @@ fn param_info(param: &Param) -> ParamInfo {
         ty: param.ty,
         default: param.default,
         doc: param.doc,
+    }
+}
+
+/// A predeclared module besides the table: `json`, `time`, `kurtosis`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModuleInfo {
+    pub name: &'static str,
+    /// Markdown.
+    pub doc: &'static str,
+    /// Empty when its members cannot be known (`kurtosis`).
+    pub members: Vec<MemberInfo>,
+}
+
+/// A function (`json.encode`, `struct`) or a value (`time.second`) outside the table.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberInfo {
+    pub name: String,
+    /// A function's parameters; `None` for a value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<MemberParam>>,
+    /// A function's return type, or a value's type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Markdown; empty for a value that its module's doc describes.
+    pub doc: String,
+}
+
+/// How an argument binds to a native function's parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Binding {
+    Positional,
+    Either,
+    Keyword,
+    /// `*args`.
+    Args,
+    /// `**kwargs`.
+    Kwargs,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberParam {
+    pub name: String,
+    pub binding: Binding,
+    pub required: bool,
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// A Starlark literal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    pub doc: String,
+}
+
+/// The predeclared modules, described by starlark-rust from their native definitions: the
+/// parameters come from the code, the documentation from its doc comments.
+pub fn modules() -> Vec<ModuleInfo> {
+    let documentation = crate::eval::globals().documentation();
+    MODULE_DOCS
+        .iter()
+        .map(|&(name, doc)| {
+            let members = match documentation.members.get(name) {
+                Some(DocItem::Module(module)) => module
+                    .members
+                    .iter()
+                    .map(|(name, item)| member_info(name, item))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            ModuleInfo { name, doc, members }
+        })
+        .collect()
+}
+
+/// Global functions beyond the table that Kurtosis's Starlark has and plain Starlark lacks
+/// (`struct`), or that starflake evaluates differently (`fail`).
+pub fn functions() -> Vec<MemberInfo> {
+    let documentation = crate::eval::globals().documentation();
+    ["struct", "fail"]
+        .into_iter()
+        .filter_map(|name| Some(member_info(name, documentation.members.get(name)?)))
+        .collect()
+}
+
+fn member_info(name: &str, item: &DocItem) -> MemberInfo {
+    let (params, ty, doc) = match item {
+        DocItem::Member(DocMember::Function(function)) => (
+            Some(member_params(function)),
+            type_name(&function.ret.typ),
+            markdown(function.docs.as_ref()),
+        ),
+        DocItem::Member(DocMember::Property(property)) => (
+            None,
+            type_name(&property.typ),
+            markdown(property.docs.as_ref()),
+        ),
+        DocItem::Type(ty) => (None, type_name(&ty.ty), markdown(ty.docs.as_ref())),
+        DocItem::Module(module) => (None, "module".to_owned(), markdown(module.docs.as_ref())),
+    };
+    MemberInfo {
+        name: name.to_owned(),
+        params,
+        ty,
+        doc,
+    }
+}
+
+fn member_params(function: &DocFunction) -> Vec<MemberParam> {
+    let params = &function.params;
+    let regular = |binding: Binding| {
+        move |param: &DocParam| MemberParam {
+            name: param.name.clone(),
+            binding,
+            required: param.default_value.is_none(),
+            ty: type_name(&param.typ),
+            // starlark-rust writes `...` for an optional parameter without a default value.
+            default: param.default_value.clone().filter(|value| value != "..."),
+            doc: markdown(param.docs.as_ref()),
+        }
+    };
+    let star = |binding: Binding| {
+        move |param: &DocParam| MemberParam {
+            required: false,
+            ..regular(binding)(param)
+        }
+    };
+    params
+        .pos_only
+        .iter()
+        .map(regular(Binding::Positional))
+        .chain(params.pos_or_named.iter().map(regular(Binding::Either)))
+        .chain(params.args.iter().map(star(Binding::Args)))
+        .chain(params.named_only.iter().map(regular(Binding::Keyword)))
+        .chain(params.kwargs.iter().map(star(Binding::Kwargs)))
+        .collect()
+}
+
+/// A type as the table writes it: `any` for what starlark-rust calls `typing.Any`.
+fn type_name(ty: &Ty) -> String {
+    match ty.to_string().as_str() {
+        "typing.Any" => "any".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn markdown(docs: Option<&DocString>) -> String {
+    match docs {
+        Some(DocString {
+            summary,
+            details: Some(details),
+            ..
+        }) => format!("{summary}\n\n{details}"),
+        Some(docs) => docs.summary.clone(),
+        None => String::new(),
     }
 }
 
@@ -183,6 +340,62 @@ mod tests {
                 .map(|_| ())
                 .map_err(|error| error.to_string())
         })
+    }
+
+    #[test]
+    fn every_module_function_is_documented_from_its_definition() {
+        let modules = modules();
+        let names: Vec<_> = modules.iter().map(|module| module.name).collect();
+        assert_eq!(names, ["json", "time", "kurtosis"]);
+        let mut problems = Vec::new();
+        let functions = functions();
+        let members = modules
+            .iter()
+            .flat_map(|module| {
+                module
+                    .members
+                    .iter()
+                    .map(move |member| (format!("{}.{}", module.name, member.name), member))
+            })
+            .chain(functions.iter().map(|member| (member.name.clone(), member)));
+        for (name, member) in members {
+            if member.ty.is_empty() {
+                problems.push(format!("{name}: no type"));
+            }
+            let Some(params) = &member.params else {
+                continue;
+            };
+            check_markdown(&name, &member.doc, &mut problems);
+            for param in params {
+                check_markdown(
+                    &format!("{name}({})", param.name),
+                    &param.doc,
+                    &mut problems,
+                );
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let json = &modules[0];
+        let indent = json
+            .members
+            .iter()
+            .find(|member| member.name == "indent")
+            .unwrap();
+        let params = indent.params.as_ref().unwrap();
+        let bindings: Vec<_> = params
+            .iter()
+            .map(|param| (param.name.as_str(), param.binding, param.required))
+            .collect();
+        assert_eq!(
+            bindings,
+            [
+                ("x", Binding::Positional, true),
+                ("prefix", Binding::Keyword, false),
+                ("indent", Binding::Keyword, false),
+            ]
+        );
+        assert_eq!(params[2].default.as_deref(), Some("\"\\t\""));
+        assert!(functions.iter().any(|function| function.name == "struct"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use crate::builtins::{BuiltinInfo, BuiltinKind};
 use crate::check::{ArgsInput, CheckOptions, CheckResult, DEFAULT_SYSTEM, JsonReport, check};
 use crate::diagnostic::{Rule, RuleInfo};
 use crate::package::MANIFEST_FILE;
@@ -239,11 +240,37 @@ export interface Analysis extends CheckReport {
 
 export interface RuleInfo { code: string; name: string; severity: Severity; summary: string }
 
+/** One parameter of a builtin, in positional order. */
+export interface ParamInfo {
+  name: string;
+  required: boolean;
+  /** The Starlark types it accepts, e.g. `str | NixBuildSpec`. */
+  type: string;
+  /** What Kurtosis really uses when it is left out, as a Starlark literal, when that is a value. */
+  default?: string;
+  /** Markdown. */
+  doc: string;
+}
+
+/** A Kurtosis builtin: the table that also drives starflake's argument checks. */
+export interface BuiltinInfo {
+  name: string;
+  kind: 'global' | 'instruction';
+  /** In positional order, ending with the `description` every builtin takes. */
+  params: ParamInfo[];
+  /** Accepts any arguments (only the global `print`, which Kurtosis rejects). */
+  variadic: boolean;
+  /** The type it returns. */
+  returns: string;
+  /** Markdown. */
+  doc: string;
+}
+
 export interface Builtins {
-  /** Every predeclared name (NixBuildSpec, ServiceConfig, struct, ...). */
-  globals: string[];
+  /** Every predeclared Kurtosis type and function (NixBuildSpec, ServiceConfig, import_module, ...). */
+  globals: BuiltinInfo[];
   /** Every `plan.*` instruction. */
-  instructions: string[];
+  instructions: BuiltinInfo[];
 }
 "#;
 
@@ -597,8 +624,8 @@ struct Analysis<'a> {
 
 #[derive(Serialize)]
 struct Builtins {
-    globals: &'static [&'static str],
-    instructions: &'static [&'static str],
+    globals: Vec<BuiltinInfo>,
+    instructions: Vec<BuiltinInfo>,
 }
 
 /// Serializes to JSON text and parses it in JavaScript: plain objects, arrays and numbers.
@@ -637,12 +664,16 @@ impl Workspace {
         to_js(&rules)
     }
 
-    /// The predeclared names and `plan.*` instructions, for completion.
+    /// The predeclared builtins and `plan.*` instructions with their parameters, types,
+    /// defaults and documentation, for completion, hover and signature help.
     #[wasm_bindgen(unchecked_return_type = "Builtins")]
     pub fn builtins() -> Result<JsValue, JsValue> {
+        let (globals, instructions) = crate::builtins::builtins()
+            .into_iter()
+            .partition(|builtin| builtin.kind == BuiltinKind::Global);
         to_js(&Builtins {
-            globals: crate::GLOBAL_NAMES,
-            instructions: crate::INSTRUCTION_NAMES,
+            globals,
+            instructions,
         })
     }
 

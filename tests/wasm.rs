@@ -513,7 +513,7 @@ fn version_rules_and_builtins() {
     let globals: Vec<String> = get(&builtins, "globals")
         .unchecked_into::<Array>()
         .iter()
-        .filter_map(|g| g.as_string())
+        .map(|global| string(&global, "name"))
         .collect();
     assert!(
         globals.iter().any(|name| name == "NixBuildSpec"),

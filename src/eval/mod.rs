@@ -29,7 +29,7 @@ use values::{PlanObject, Unknown};
 
 pub(crate) use args::{BuiltinDef, DESCRIPTION_PARAM, Param};
 pub use builtins::{GLOBAL_NAMES, INSTRUCTION_NAMES};
-pub(crate) use builtins::{INSTRUCTIONS as INSTRUCTION_DEFS, globals as global_defs};
+pub(crate) use builtins::{INSTRUCTIONS as INSTRUCTION_DEFS, MODULE_DOCS, globals as global_defs};
 
 /// Kurtosis runs go-starlark with its default options; these are the nearest starlark-rust
 /// settings. What go-starlark forbids beyond them is checked in [`dialect`].

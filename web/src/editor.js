@@ -54,6 +54,12 @@ const theme = EditorView.theme({
 
 const STARLARK_KEYWORDS = ['def', 'return', 'if', 'elif', 'else', 'for', 'in', 'not', 'and', 'or', 'pass', 'break', 'continue', 'lambda', 'True', 'False', 'None'];
 
+/** A completion item for a builtin: its signature as detail, its documentation as info. */
+function completion(builtin, type) {
+  const params = builtin.params.map((param) => `${param.name}${param.required ? '' : '?'}: ${param.type}`);
+  return { label: builtin.name, type, detail: `(${params.join(', ')}) -> ${builtin.returns}`, info: builtin.doc };
+}
+
 /** Completion of Kurtosis's predeclared names and plan.* instructions (from the wasm module). */
 function starlarkCompletions(builtins) {
   return (context) => {
@@ -64,14 +70,14 @@ function starlarkCompletions(builtins) {
       if (word.text.slice(0, dot) !== 'plan') return null;
       return {
         from: word.from + dot + 1,
-        options: builtins.instructions.map((label) => ({ label, type: 'method', detail: 'plan' })),
+        options: builtins.instructions.map((builtin) => completion(builtin, 'method')),
         validFor: /^\w*$/,
       };
     }
     return {
       from: word.from,
       options: [
-        ...builtins.globals.map((label) => ({ label, type: /^[A-Z]/.test(label) ? 'class' : 'function' })),
+        ...builtins.globals.map((builtin) => completion(builtin, /^[A-Z]/.test(builtin.name) ? 'class' : 'function')),
         ...STARLARK_KEYWORDS.map((label) => ({ label, type: 'keyword' })),
       ],
       validFor: /^\w*$/,

@@ -105,6 +105,8 @@ pub const INSTRUCTION_NAMES: &[&str] = &[
     "get_cluster_type",
 ];
 
+pub(crate) use modules::MODULE_DOCS;
+
 /// Every global builtin, in the order Kurtosis lists them.
 pub(crate) fn globals() -> &'static [&'static BuiltinDef] {
     GLOBALS

@@ -28,6 +28,23 @@ use super::super::values::{Unknown, is_unknown};
 use super::types::{format_go_duration, parse_go_duration};
 use crate::diagnostic::{Diagnostic, Rule};
 
+/// What each predeclared module is, for the editor; their functions document themselves below
+/// (`crate::builtins::modules`), with parameters read from these very definitions.
+pub(crate) const MODULE_DOCS: &[(&str, &str)] = &[
+    (
+        "json",
+        "go-starlark's JSON module: `encode`, `decode` and `indent`, with Go's formatting (sorted keys, tab indentation).",
+    ),
+    (
+        "time",
+        "go-starlark's time module. `time.now()` is disabled in Kurtosis, so that a plan does not depend on when it is interpreted; `time.nanosecond` to `time.hour` are durations to multiply.",
+    ),
+    (
+        "kurtosis",
+        "The enclave's environment variables, as attributes (`kurtosis.MY_VAR`). Kurtosis fills it when the package runs, so every attribute is unknown while checking.",
+    ),
+];
+
 /// Registers `json`, `time` and `kurtosis` (replacing starlark-rust's smaller `json`).
 pub(crate) fn register(builder: &mut GlobalsBuilder) {
     builder.namespace("json", json_members);
@@ -51,6 +68,9 @@ fn fail_member(builder: &mut GlobalsBuilder) {
     /// Stops evaluation with an error, as the standard `fail` does; but when the failure may come
     /// from stand-ins for values of unavailable packages, it is reported as a warning and
     /// evaluation continues, so a missing dependency never causes a false error.
+    ///
+    /// # Arguments
+    /// * `args`: the values to show, joined by spaces: strings as they are, other values as `repr`.
     fn fail<'v>(
         #[starlark(args)] args: UnpackTuple<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -347,6 +367,9 @@ pub(crate) fn decode_json<'v>(text: &str, heap: Heap<'v>) -> Result<Value<'v>, S
 #[starlark_module]
 fn json_members(builder: &mut GlobalsBuilder) {
     /// Encodes a value as JSON (dict keys sorted, as go-starlark does).
+    ///
+    /// # Arguments
+    /// * `x`: `None`, a bool, number, string, list, tuple, dict with string keys, struct or Kurtosis object.
     fn encode<'v>(
         #[starlark(require = pos)] x: Value<'v>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -378,6 +401,10 @@ fn json_members(builder: &mut GlobalsBuilder) {
     }
 
     /// Decodes JSON text; with `default`, returns it instead of failing.
+    ///
+    /// # Arguments
+    /// * `x`: the JSON text, a `str`. A future reference cannot be decoded: its value is known only when the plan runs.
+    /// * `default`: returned when `x` is not valid JSON.
     fn decode<'v>(
         #[starlark(require = pos)] x: Value<'v>,
         default: Option<Value<'v>>,
@@ -405,6 +432,11 @@ fn json_members(builder: &mut GlobalsBuilder) {
     }
 
     /// Re-indents JSON text, as Go's `json.Indent` does.
+    ///
+    /// # Arguments
+    /// * `x`: the JSON text, a `str` (encode a value first with `json.encode`).
+    /// * `prefix`: the text that starts every line after the first.
+    /// * `indent`: the text repeated once per level of nesting.
     fn indent<'v>(
         #[starlark(require = pos)] x: Value<'v>,
         #[starlark(require = named, default = "")] prefix: &str,
@@ -1369,6 +1401,9 @@ fn time_members(builder: &mut GlobalsBuilder) {
     const hour: Duration = Duration(3_600_000_000_000);
 
     /// Parses a Go duration string (`"1h30m"`).
+    ///
+    /// # Arguments
+    /// * `d`: a `str` of numbers with units (`ns`, `us`, `ms`, `s`, `m`, `h`), such as `"1h30m"`; a duration is returned as it is.
     fn parse_duration<'v>(
         #[starlark(require = pos)] d: Value<'v>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -1405,6 +1440,10 @@ fn time_members(builder: &mut GlobalsBuilder) {
     }
 
     /// The time `sec` seconds and `nsec` nanoseconds after the Unix epoch.
+    ///
+    /// # Arguments
+    /// * `sec`: whole seconds since 1970-01-01 UTC, an `int`.
+    /// * `nsec`: nanoseconds to add.
     fn from_timestamp<'v>(
         #[starlark(require = pos)] sec: Value<'v>,
         #[starlark(require = pos, default = 0)] nsec: i64,
@@ -1425,6 +1464,11 @@ fn time_members(builder: &mut GlobalsBuilder) {
     }
 
     /// Parses a time with a Go layout (RFC 3339 by default).
+    ///
+    /// # Arguments
+    /// * `x`: the text to parse, a `str`.
+    /// * `format`: the layout, written as Go's reference time `2006-01-02T15:04:05Z07:00` would be.
+    /// * `location`: the time zone of a text without an offset, such as `"Europe/Paris"`.
     fn parse_time<'v>(
         #[starlark(require = pos)] x: Value<'v>,
         #[starlark(default = RFC3339)] format: &str,
@@ -1467,6 +1511,16 @@ fn time_members(builder: &mut GlobalsBuilder) {
     }
 
     /// The time of the given parts, normalized as Go's `time.Date` does.
+    ///
+    /// # Arguments
+    /// * `year`: the year.
+    /// * `month`: the month, 1 to 12; 13 is January of the next year.
+    /// * `day`: the day of the month; out-of-range days roll over.
+    /// * `hour`: the hour, 0 to 23.
+    /// * `minute`: the minute, 0 to 59.
+    /// * `second`: the second, 0 to 59.
+    /// * `nanosecond`: the nanosecond within the second.
+    /// * `location`: the time zone, such as `"UTC"` or `"Europe/Paris"`.
     fn time<'v>(
         #[starlark(default = 0)] year: i64,
         #[starlark(default = 0)] month: i64,
@@ -1487,6 +1541,9 @@ fn time_members(builder: &mut GlobalsBuilder) {
     }
 
     /// Whether `loc` names a time zone.
+    ///
+    /// # Arguments
+    /// * `loc`: a zone name such as `"Europe/Paris"`.
     fn is_valid_timezone(#[starlark(require = pos)] loc: &str) -> starlark::Result<bool> {
         Ok(looks_like_timezone(loc))
     }
