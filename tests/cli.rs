@@ -113,3 +113,27 @@ fn rules_lists_every_code() {
         assert!(text.contains(rule.code()), "{}", rule.code());
     }
 }
+
+#[test]
+fn rules_explains_one_rule_by_code_or_name() {
+    let rule = starflake::diagnostic::Rule::FlakeOutsideContext;
+    for args in [
+        &["rules", "--explain", "SF406"][..],
+        &["rules", "sf406"],
+        &["rules", "flake-outside-context"],
+    ] {
+        let text = stdout(&starflake(args));
+        assert!(
+            text.starts_with("# SF406 flake-outside-context (warning)"),
+            "{args:?}: {text}"
+        );
+        assert!(text.ends_with(&rule.explanation()), "{args:?}: {text}");
+    }
+    let unknown = starflake(&["rules", "--explain", "flake-outsid-context"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        message.contains("did you mean `flake-outside-context`?"),
+        "{message}"
+    );
+}
