@@ -1,5 +1,6 @@
 //! Kurtosis's builtins as data: the very table that binds arguments, so the editor's hover,
-//! completion and signature help, and the playground, describe exactly what is checked.
+//! completion and signature help, and the playground, describe exactly what is checked. The
+//! predeclared modules (`json`, `time`, `kurtosis`) are described from their native definitions.
 
 use serde::Serialize;
 use starlark::docs::{DocFunction, DocItem, DocMember, DocParam, DocString};

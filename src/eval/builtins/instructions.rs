@@ -220,12 +220,12 @@ pub(crate) static SET_SERVICE: BuiltinDef =
             EXISTING_SERVICE,
             req("config")
                 .ty("ServiceConfig")
-                .doc("The new config. Kurtosis applies only some of its fields, and never builds its image: a `NixBuildSpec` or `ImageBuildSpec` here must already have been built by another instruction."),
+                .doc("The fields to override; those it sets replace the service's, the others stay. Kurtosis does not build an image given here as a `NixBuildSpec` or `ImageBuildSpec`: another instruction must build it."),
         ],
         set_service,
     )
     .returns("None")
-    .doc("Changes the config of a service an earlier instruction added; it takes effect when the service is next started (`plan.stop_service` then `plan.start_service`).");
+    .doc("Overrides the config of a service an earlier instruction added, as Kurtosis's documentation suggests for changing the image of a service that an imported package adds. It changes the config Kurtosis recorded while interpreting; when the plan runs it does nothing. Kurtosis's documentation says it returns a `Service`; it returns `None`.");
 
 pub(crate) static REMOVE_SERVICE: BuiltinDef =
     BuiltinDef::instruction("remove_service", &[EXISTING_SERVICE], remove_service)
