@@ -64,6 +64,7 @@ rules! {
     EntryPoint = ("SF009", "entrypoint", Error, "`main.star` lacks a usable `run` function, or its parameters do not fit Kurtosis's rules.");
     InvalidArgs = ("SF010", "invalid-args", Error, "The package arguments (`--args`, `--args-file`) are not a JSON or YAML object, or do not fit `run`'s parameters.");
     InvalidLocator = ("SF011", "invalid-locator", Error, "A locator is malformed, or imports the package's own files by absolute URL.");
+    ArgsNotGiven = ("SF012", "args-not-given", Warning, "No package arguments were given, and `run` reads some: their values are unknown, so what depends on them is checked only in part.");
     // SF1xx: the package itself.
     PackageManifest = ("SF101", "kurtosis-yml", Error, "`kurtosis.yml` is missing, not valid YAML, or its fields are wrong.");
     PackageName = ("SF102", "package-name", Error, "The `name` in `kurtosis.yml` is not a `github.com/<org>/<repo>[/path]` locator.");
