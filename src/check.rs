@@ -106,9 +106,20 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
         parse_args(input, &mut diagnostics)
     });
 
+    let resolver = Resolver::new(&manifest, options.packages_dir.as_deref());
+    if let Some(dir) = &options.packages_dir {
+        let manifest_text = files.get(MANIFEST_FILE).map(|file| file.text.clone());
+        check_pins(
+            source,
+            &resolver,
+            dir,
+            manifest_text.as_deref(),
+            &mut diagnostics,
+        );
+    }
     let session = Session {
         source,
-        resolver: Resolver::new(&manifest, options.packages_dir.as_deref()),
+        resolver,
         globals: eval::globals(),
         system: options.system.clone(),
         interrupt: options.interrupt.as_deref(),
@@ -147,6 +158,43 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
         diagnostics,
         plan,
         files: state.files,
+    }
+}
+
+/// Says once, at its `replace:` entry, when the packages folder holds a pinned dependency
+/// only at another version: that version is never used in its place.
+fn check_pins(
+    source: &dyn SourceProvider,
+    resolver: &Resolver,
+    packages_dir: &str,
+    manifest_text: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for pin in resolver.pins() {
+        let pinned = crate::source::join(packages_dir, &pin.checkout_name());
+        let unpinned = crate::source::join(packages_dir, &pin.repository);
+        if source.entry(&pinned).is_some() || source.entry(&unpinned).is_none() {
+            continue;
+        }
+        let span = manifest_text.map_or_else(Span::default, |text| {
+            crate::package::replace_entry_span(text, &pin.replaced)
+        });
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::RemoteUnavailable,
+                MANIFEST_FILE,
+                span,
+                format!(
+                    "`{}` is pinned at `{}`, but the packages folder holds only an unpinned checkout `{}`, which may be another version; it is treated as unavailable",
+                    pin.repository, pin.reference, pin.repository
+                ),
+            )
+            .with_help(format!(
+                "put a checkout of `{}` at `{}` (`starflake deps fetch` does)",
+                pin.reference,
+                pin.checkout_name()
+            )),
+        );
     }
 }
 

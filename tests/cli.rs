@@ -17,6 +17,11 @@ fn starflake(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_starflake"))
         .args(args)
         .env("NO_COLOR", "1")
+        // No package cache: what a check finds must not depend on this machine's cache.
+        .env(
+            "STARFLAKE_PACKAGES_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-package-cache"),
+        )
         .output()
         .expect("starflake runs")
 }

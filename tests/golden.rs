@@ -37,9 +37,15 @@ pub fn render(case: &Path) -> String {
             origin: path.file_name().unwrap().to_string_lossy().into_owned(),
             text: std::fs::read_to_string(&path).unwrap(),
         });
+    // A `packages/` folder holds the fixture's dependencies, as `--packages` would.
+    let packages_dir = case
+        .join("packages")
+        .is_dir()
+        .then(|| "packages".to_owned());
     let deadline = Instant::now() + Duration::from_secs(3);
     let options = CheckOptions {
         args,
+        packages_dir,
         interrupt: Some(Box::new(move || Instant::now() > deadline)),
         ..CheckOptions::default()
     };

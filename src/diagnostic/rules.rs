@@ -394,6 +394,34 @@ rules! {
     /// ```
     InvalidLocator = ("SF011", "invalid-locator", Error, "A locator is malformed, or imports the package's own files by absolute URL.");
 
+    /// ## What it reports
+    /// A check without package arguments (no `--args`, no `--args-file`) of a package whose
+    /// `run` reads some: a key of `args`, or a parameter without a default. It names every
+    /// argument read and says how to pass them.
+    ///
+    /// ## Why it matters
+    /// A package that needs arguments is valid; it only needs them when it runs. Rather than
+    /// fail as Kurtosis would without them, the check goes on with unknown values, so the rest
+    /// of the package is still checked, but what depends on those values is checked only in
+    /// part. With arguments given, a missing one is an error, as in Kurtosis.
+    ///
+    /// ## Example
+    /// ```starlark
+    /// def run(plan, args):
+    ///     plan.print(args["database"])
+    /// ```
+    ///
+    /// Use instead:
+    /// ```starlark
+    /// def run(plan, args):
+    ///     plan.print(args["database"])
+    /// ```
+    ///
+    /// with the arguments it reads:
+    /// ```json
+    /// {"database": "postgres"}
+    /// ```
+    ArgsNotGiven = ("SF012", "args-not-given", Warning, "No package arguments were given, and `run` reads some: their values are unknown, so what depends on them is checked only in part.");
     // SF1xx: the package itself.
 
     /// ## What it reports

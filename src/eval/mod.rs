@@ -4,6 +4,7 @@ mod args;
 mod builtins;
 mod callsites;
 mod dialect;
+mod missing_args;
 mod percent;
 mod session;
 mod tabs;
@@ -95,17 +96,19 @@ pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Dia
         }
         _ => message,
     };
+    let unknown_operand = message.contains(values::UNKNOWN_TYPE_IN_MESSAGE);
     let mut diagnostic = Diagnostic::new(rule, place.file.clone(), place.span, message);
     if let Some(help) = help {
         diagnostic = diagnostic.with_help(help);
     } else if matches!(rule, Rule::EvaluationError | Rule::UnknownAttribute)
-        && values::stand_in_shaped()
+        && (values::stand_in_shaped() || unknown_operand)
     {
-        // A stand-in for a value of an unavailable package decided a length, a loop or a
-        // branch before this failure: it may be an artefact, not a defect of the package.
+        // A stand-in for an unknown value (an argument not given, a value of an unavailable
+        // package) decided a length, a loop or a branch before this failure, or is itself the
+        // operand that failed: it may be an artefact, not a defect of the package.
         diagnostic = diagnostic
             .with_severity(crate::diagnostic::Severity::Warning)
-            .with_help("evaluation stopped here, possibly only because values from an unavailable package are unknown here; make the package available (`--packages`) to check this");
+            .with_help("evaluation stopped here, possibly only because some values are unknown here (package arguments not given, or from an unavailable package); pass the arguments or make the package available (`--packages`) to check this");
     }
     // The call chain, innermost first, as labels: where the failing function was called from.
     for frame in error.call_stack().frames.iter().rev().skip(1).take(3) {
@@ -467,10 +470,17 @@ pub(crate) fn run_package(
         &params[..]
     };
     let args_dict_positional = rest.len() == 1 && rest[0].name == "args";
-    let empty = serde_json::Value::Object(Default::default());
-    let (args_value, args_place) = match &args {
-        Some((value, place)) => (*value, place.clone()),
-        None => (&empty, entry_place.clone()),
+    let Some((args_value, args_place)) = args else {
+        return run_without_args(
+            session,
+            &run,
+            function,
+            takes_plan,
+            args_dict_positional,
+            rest,
+            entry_place,
+            name_span,
+        );
     };
     let mut merged_args = args_value.clone();
     apply_merge_keys(&mut merged_args);
@@ -528,16 +538,10 @@ pub(crate) fn run_package(
         }
     }
 
-    Module::with_temp_heap(|module| {
-        let mut eval = Evaluator::new(&module);
-        eval.extra = Some(session);
-        session.new_evaluator_limits(&mut eval);
-        let heap = eval.heap();
-        let run = heap.access_owned_frozen_value(&run);
-        let plan = heap.alloc(PlanObject);
+    call_entry(session, &run, &entry_place, |heap| {
         let mut positional: Vec<Value> = Vec::new();
         if takes_plan {
-            positional.push(plan);
+            positional.push(heap.alloc(PlanObject));
         }
         let mut named: Vec<(&str, Value)> = Vec::new();
         if args_dict_positional {
@@ -547,6 +551,98 @@ pub(crate) fn run_package(
                 named.push((key.as_str(), heap.alloc(value.clone())));
             }
         }
+        (positional, named)
+    })
+}
+
+/// Calls the entry function when no arguments were given: what it reads from them is unknown
+/// instead of missing, so the rest of the package is still checked, and one warning names
+/// what it reads. (With arguments given, Kurtosis's errors apply.)
+#[allow(clippy::too_many_arguments)]
+fn run_without_args(
+    session: &Session,
+    run: &starlark::values::OwnedFrozenValue,
+    function: &str,
+    takes_plan: bool,
+    args_dict_positional: bool,
+    params: &[dialect::Param],
+    entry_place: Place,
+    name_span: Span,
+) -> Option<serde_json::Value> {
+    let required: Vec<&dialect::Param> = if args_dict_positional {
+        Vec::new()
+    } else {
+        params.iter().filter(|param| !param.has_default).collect()
+    };
+    let args_read = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let output = call_entry(session, run, &entry_place, |heap| {
+        let mut positional: Vec<Value> = Vec::new();
+        if takes_plan {
+            positional.push(heap.alloc(PlanObject));
+        }
+        if args_dict_positional {
+            positional.push(heap.alloc(missing_args::ArgsNotGiven::new(args_read.clone())));
+        }
+        let named = required
+            .iter()
+            .map(|param| (param.name.as_str(), heap.alloc(Unknown)))
+            .collect();
+        (positional, named)
+    });
+    let mut unknown: Vec<String> = required.iter().map(|param| param.name.clone()).collect();
+    unknown.extend(
+        args_read
+            .lock()
+            .map(|keys| keys.clone())
+            .unwrap_or_default(),
+    );
+    if !unknown.is_empty() {
+        let names = unknown
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let example = unknown
+            .iter()
+            .map(|name| format!("\"{name}\": ..."))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut diagnostic = Diagnostic::new(
+            Rule::ArgsNotGiven,
+            &entry_place.file,
+            name_span,
+            format!("no package arguments were given, so what `{function}` reads from them is unknown here: {names}; what depends on them is checked only in part"),
+        )
+        .with_help(format!("pass them as `kurtosis run` takes them to check everything: `--args '{{{example}}}'` or `--args-file FILE`"));
+        for param in &required {
+            diagnostic = diagnostic.with_label(
+                &entry_place.file,
+                param.span,
+                format!("`{}` has no default", param.name),
+            );
+        }
+        session.report(diagnostic);
+    }
+    output
+}
+
+/// Calls the entry function with the arguments `arguments` allocates, and turns its result
+/// into the plan's output.
+fn call_entry<'n>(
+    session: &Session,
+    run: &starlark::values::OwnedFrozenValue,
+    entry_place: &Place,
+    arguments: impl for<'v> FnOnce(
+        starlark::values::Heap<'v>,
+    ) -> (Vec<Value<'v>>, Vec<(&'n str, Value<'v>)>),
+) -> Option<serde_json::Value> {
+    Module::with_temp_heap(|module| {
+        let mut eval = Evaluator::new(&module);
+        eval.extra = Some(session);
+        session.new_evaluator_limits(&mut eval);
+        let heap = eval.heap();
+        let run = heap.access_owned_frozen_value(run);
+        let (positional, named) = arguments(heap);
         match eval.eval_function(run, &positional, &named) {
             Ok(result) => to_json(result),
             Err(error) => {

@@ -1,8 +1,9 @@
 //! `"%(name)s" % {"name": value}`, which starlark-go supports and starlark-rust does not.
 //!
-//! In a module whose text has `%(`, every `%` operator is rewritten to a call of
-//! [`PERCENT`] (same spans), which handles a keyed format as starlark-go's `interpolate` does and
-//! hands everything else to the ordinary operator.
+//! In a module whose text has `%`, every `%` operator is rewritten to a call of [`PERCENT`]
+//! (same spans), which handles a keyed format as starlark-go's `interpolate` does, formats a
+//! stand-in for an unknown value (`"%d" % args["n"]` without arguments) to an unknown string,
+//! and hands everything else to the ordinary operator.
 
 use std::collections::HashMap;
 
@@ -13,12 +14,14 @@ use starlark::values::dict::DictRef;
 use starlark::values::tuple::AllocTuple;
 use starlark::values::{Heap, Value};
 
+use super::values::{Unknown, contains_unknown};
+
 /// The global the `%` operator is rewritten to call.
 pub(crate) const PERCENT: &str = "_starflake_percent";
 
-/// Rewrites `%` in modules that may use keyed formats.
+/// Rewrites `%` in modules that use it.
 pub(crate) fn rewrite(ast: &mut AstModule, text: &str) {
-    if text.contains("%(") {
+    if text.contains('%') {
         ast.replace_binary_operators(&HashMap::from([("%".to_owned(), PERCENT.to_owned())]));
     }
 }
@@ -31,6 +34,7 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
         heap: Heap<'v>,
     ) -> starlark::Result<Value<'v>> {
         match (lhs.unpack_str(), DictRef::from_value(rhs)) {
+            (Some(_), _) if contains_unknown(rhs) => Ok(heap.alloc(Unknown)),
             (Some(format), Some(dict)) if format.contains("%(") => {
                 let (positional, values) = keyed_to_positional(format, |key| {
                     dict.get_str(key)

@@ -10,6 +10,10 @@ use serde::Serialize;
 use starlark::any::ProvidesStaticType;
 use starlark::eval::{Arguments, Evaluator};
 use starlark::starlark_simple_value;
+use starlark::values::dict::DictRef;
+use starlark::values::list::ListRef;
+use starlark::values::structs::StructRef;
+use starlark::values::tuple::TupleRef;
 use starlark::values::{Heap, NoSerialize, StarlarkValue, Value, ValueLike, starlark_value};
 
 use super::args::BuiltinDef;
@@ -118,11 +122,22 @@ pub(crate) struct Unknown;
 
 starlark_simple_value!(Unknown);
 
+/// How a stand-in shows in text (`str(x)`, `"{}".format(x)`).
+const UNKNOWN_TEXT: &str = "<unknown>";
+
+/// Whether text was made from a stand-in, so that it is unknown too.
+fn is_unknown_text(text: &str) -> bool {
+    text.contains(UNKNOWN_TEXT)
+}
+
 impl Display for Unknown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<unknown>")
+        f.write_str(UNKNOWN_TEXT)
     }
 }
+
+/// How starlark's error messages name the type of a stand-in that was an operand.
+pub(crate) const UNKNOWN_TYPE_IN_MESSAGE: &str = "`unknown";
 
 #[starlark_value(type = "unknown")]
 impl<'v> StarlarkValue<'v> for Unknown {
@@ -238,7 +253,7 @@ thread_local! {
     static STAND_IN_SHAPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn note_stand_in_shape() {
+pub(crate) fn note_stand_in_shape() {
     STAND_IN_SHAPED.with(|shaped| shaped.set(true));
 }
 
@@ -252,8 +267,31 @@ pub(crate) fn reset_stand_in_shape() {
     STAND_IN_SHAPED.with(|shaped| shaped.set(false));
 }
 
+/// Whether a value is a stand-in, or text made from one.
 pub(crate) fn is_unknown(value: Value) -> bool {
-    value.downcast_ref::<Unknown>().is_some()
+    value.downcast_ref::<Unknown>().is_some() || value.unpack_str().is_some_and(is_unknown_text)
+}
+
+/// Whether a value is or holds a stand-in.
+pub(crate) fn contains_unknown(value: Value) -> bool {
+    if is_unknown(value) {
+        return true;
+    }
+    if let Some(list) = ListRef::from_value(value) {
+        return list.content().iter().any(|item| contains_unknown(*item));
+    }
+    if let Some(tuple) = TupleRef::from_value(value) {
+        return tuple.content().iter().any(|item| contains_unknown(*item));
+    }
+    if let Some(dict) = DictRef::from_value(value) {
+        return dict
+            .iter()
+            .any(|(key, item)| contains_unknown(key) || contains_unknown(item));
+    }
+    if let Some(fields) = StructRef::from_value(value) {
+        return fields.iter().any(|(_, item)| contains_unknown(item));
+    }
+    false
 }
 
 pub(crate) fn is_plan(value: Value) -> bool {

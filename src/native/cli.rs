@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: EnclaveCommand,
     },
+    /// Fetch the package's dependencies into the package cache.
+    Deps {
+        #[command(subcommand)]
+        command: DepsCommand,
+    },
     /// List every rule with its code, severity and summary, or explain one rule.
     Rules {
         /// The rule to explain, by code or name (`SF401`, `flake-not-found`).
@@ -64,7 +69,8 @@ struct CheckArgs {
     /// A JSON or YAML file with the package arguments.
     #[arg(long)]
     args_file: Option<PathBuf>,
-    /// A folder holding dependencies as `github.com/<org>/<repo>/...`.
+    /// A folder holding dependencies as `github.com/<org>/<repo>/...` (`.../<repo>@<ref>/` when
+    /// pinned) [default: the package cache of `starflake deps fetch`].
     #[arg(long)]
     packages: Option<PathBuf>,
     /// The Nix system to build images for [default: x86_64-linux; for `build` and `run`, the
@@ -122,6 +128,21 @@ enum EnclaveCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum DepsCommand {
+    /// Clone every `github.com/...` dependency (transitively, at the version `replace:` pins)
+    /// with git into the package cache, which the other commands read by default.
+    Fetch {
+        /// The package folder (holding kurtosis.yml).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// The package cache [default: $STARFLAKE_PACKAGES_DIR, else starflake/packages in the
+        /// platform's cache folder].
+        #[arg(long)]
+        packages: Option<PathBuf>,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Human,
@@ -171,6 +192,9 @@ pub fn main() -> ExitCode {
             };
             super::run::enclave_command(command, matches!(format, Format::Json))
         }
+        Command::Deps {
+            command: DepsCommand::Fetch { path, packages },
+        } => fetch_dependencies(&path, packages),
         Command::Rules {
             rule,
             explain,
@@ -198,6 +222,33 @@ pub fn main() -> ExitCode {
                 }
             },
         },
+    }
+}
+
+fn fetch_dependencies(package: &Path, packages: Option<PathBuf>) -> ExitCode {
+    let Some(cache) = packages.or_else(super::deps::default_packages_dir) else {
+        return usage_error("no cache folder is known here; give one with `--packages DIR`");
+    };
+    let fetched = match super::deps::fetch(package, &cache) {
+        Ok(fetched) => fetched,
+        Err(message) => return usage_error(&message),
+    };
+    let mut failed = false;
+    for dependency in &fetched {
+        match dependency {
+            super::deps::Fetched::Cloned(name) => println!("fetched {name}"),
+            super::deps::Fetched::AlreadyThere(name) => println!("up to date {name}"),
+            super::deps::Fetched::Failed(name, message) => {
+                failed = true;
+                eprintln!("error: cannot fetch {name}: {message}");
+            }
+        }
+    }
+    println!("{} dependencies in {}", fetched.len(), cache.display());
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -240,10 +291,12 @@ fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
         }
         (None, None) => None,
     };
+    // Without `--packages`, the package cache `starflake deps fetch` fills, when there is one.
     let packages_dir = args
         .packages
-        .as_ref()
-        .map(|dir| absolute(dir))
+        .clone()
+        .or_else(|| super::deps::default_packages_dir().filter(|dir| dir.is_dir()))
+        .map(|dir| absolute(&dir))
         .transpose()?;
     let deadline = Instant::now() + Duration::from_secs_f64(args.timeout.max(0.1));
     let options = CheckOptions {

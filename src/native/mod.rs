@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod deps;
 pub mod docker;
 mod fs_source;
 pub mod nix;

@@ -70,12 +70,31 @@ struct Mount {
     authoritative: bool,
 }
 
+/// A dependency that `replace:` in `kurtosis.yml` pins to one version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    /// The `replace:` key (the locator it replaces), to point at the entry.
+    pub replaced: String,
+    /// `github.com/<org>/<repo>`.
+    pub repository: String,
+    /// A commit, tag or branch, exactly as written after `@`.
+    pub reference: String,
+}
+
+impl Pin {
+    /// The folder of a packages folder that holds this version: `github.com/<org>/<repo>@<ref>`.
+    pub fn checkout_name(&self) -> String {
+        format!("{}@{}", self.repository, self.reference)
+    }
+}
+
 /// Resolves locators for one check.
 #[derive(Clone, Debug)]
 pub struct Resolver {
     package: String,
     replace: Vec<(String, String)>,
     mounts: Vec<Mount>,
+    pins: Vec<Pin>,
 }
 
 impl Resolver {
@@ -98,6 +117,7 @@ impl Resolver {
             }
         }
         let mut replace = Vec::new();
+        let mut pins = Vec::new();
         for (from, to) in &manifest.replace {
             let from = from.trim_end_matches('/').to_owned();
             if to.starts_with('.') || to.starts_with('/') {
@@ -106,11 +126,26 @@ impl Resolver {
                     path_prefix: normalize(to),
                     authoritative: false,
                 });
-            } else {
-                replace.push((from, to.clone()));
+                continue;
             }
+            if let Ok((repository, _, Some(reference))) = parse_github_locator(to) {
+                pins.push(Pin {
+                    replaced: from.clone(),
+                    repository,
+                    reference,
+                });
+            }
+            replace.push((from, to.clone()));
         }
         if let Some(dir) = packages_dir {
+            // A pinned repository is read only from its own version's folder, never another.
+            for pin in &pins {
+                mounts.push(Mount {
+                    locator_prefix: pin.repository.clone(),
+                    path_prefix: join(dir, &pin.checkout_name()),
+                    authoritative: false,
+                });
+            }
             mounts.push(Mount {
                 locator_prefix: "github.com".to_owned(),
                 path_prefix: join(dir, "github.com"),
@@ -123,7 +158,22 @@ impl Resolver {
             package,
             replace,
             mounts,
+            pins,
         }
+    }
+
+    /// The dependencies `replace:` pins to one version.
+    pub fn pins(&self) -> &[Pin] {
+        &self.pins
+    }
+
+    /// The folder of a packages folder that holds `repository` as this package needs it:
+    /// `github.com/<org>/<repo>@<ref>` when pinned, else `github.com/<org>/<repo>`.
+    pub fn checkout_name(&self, repository: &str) -> String {
+        self.pins
+            .iter()
+            .find(|pin| pin.repository == repository)
+            .map_or_else(|| repository.to_owned(), Pin::checkout_name)
     }
 
     pub fn package(&self) -> &str {
@@ -287,7 +337,26 @@ mod tests {
             "github.com/fork/b/m.star"
         );
         assert!(
-            matches!(r.resolve("github.com/fork/b/m.star"), Resolution::Local { path, .. } if path == "/pkgs/github.com/fork/b/m.star")
+            matches!(r.resolve("github.com/fork/b/m.star"), Resolution::Local { path, .. } if path == "/pkgs/github.com/fork/b@v2/m.star")
         );
+    }
+
+    #[test]
+    fn pinned_dependencies_are_read_from_their_version_only() {
+        let r = resolver(
+            "github.com/org/repo",
+            &[("github.com/dep/x", "github.com/dep/x@3f2a1bc")],
+        );
+        assert!(
+            matches!(r.resolve("github.com/dep/x/main.star"), Resolution::Local { path, .. } if path == "/pkgs/github.com/dep/x@3f2a1bc/main.star")
+        );
+        assert!(
+            matches!(r.resolve("github.com/dep/y/main.star"), Resolution::Local { path, .. } if path == "/pkgs/github.com/dep/y/main.star")
+        );
+        assert_eq!(
+            r.checkout_name("github.com/dep/x"),
+            "github.com/dep/x@3f2a1bc"
+        );
+        assert_eq!(r.checkout_name("github.com/dep/y"), "github.com/dep/y");
     }
 }

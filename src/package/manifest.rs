@@ -128,3 +128,20 @@ pub(crate) fn key_span(text: &str, key: &str) -> Span {
     }
     Span::new(0, 0)
 }
+
+/// The span of the value of the `replace:` entry for `replaced`, or of `replace` itself.
+pub fn replace_entry_span(text: &str, replaced: &str) -> Span {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let entry = line.trim_start().trim_start_matches(['"', '\'']);
+        if let Some(rest) = entry.strip_prefix(replaced)
+            && let Some(value) = rest.trim_start_matches(['"', '\'', '/']).strip_prefix(':')
+        {
+            let value = value.trim();
+            let start = offset + line.find(value).unwrap_or(0);
+            return Span::new(start as u32, (start + value.len()) as u32);
+        }
+        offset += line.len();
+    }
+    key_span(text, "replace")
+}

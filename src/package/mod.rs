@@ -3,5 +3,5 @@
 mod locator;
 mod manifest;
 
-pub use locator::{Resolution, Resolver, parse_github_locator};
-pub use manifest::{MANIFEST_FILE, Manifest, parse_manifest};
+pub use locator::{Pin, Resolution, Resolver, parse_github_locator};
+pub use manifest::{MANIFEST_FILE, Manifest, parse_manifest, replace_entry_span};

@@ -79,7 +79,8 @@ pub(crate) fn report_remote(session: &Session, place: &Place, locator: &str) {
             format!("`{locator}` is in the package `{package}`, which is not available locally; what it provides is not checked"),
         )
         .with_help(format!(
-            "pass `--packages DIR` with a checkout at `DIR/{package}`, or add `replace: {{ {package}: ../local/path }}` to kurtosis.yml"
+            "run `starflake deps fetch` to fetch the package's dependencies into the package cache, pass `--packages DIR` with a checkout at `DIR/{}`, or add `replace: {{ {package}: ../local/path }}` to kurtosis.yml",
+            session.resolver.checkout_name(&package)
         )),
     );
 }

@@ -23,6 +23,9 @@ pub(crate) fn register_image(
     choice: &ImageChoice,
     instruction: &Place,
 ) -> Option<String> {
+    if let Some((name, argument)) = choice.name_and_argument() {
+        check_image_name(session, instruction, &argument, name);
+    }
     match choice {
         ImageChoice::Unknown => None,
         ImageChoice::Name(name, origin) => {
@@ -59,7 +62,7 @@ pub(crate) fn register_image(
                     context_place
                 };
                 session.report(
-                    Diagnostic::new(Rule::DockerfileNotFound, &place.file, place.span, format!("there is no Dockerfile at `{dockerfile}`"))
+                    at_use(instruction, &place, Rule::DockerfileNotFound, format!("there is no Dockerfile at `{dockerfile}`"))
                         .with_help("`build_file` is relative to `build_context_dir`, which is relative to the file that adds the service"),
                 );
             }
@@ -86,6 +89,7 @@ pub(crate) fn register_image(
             if escapes(&flake_dir) {
                 report_escape(
                     session,
+                    instruction,
                     &flake_place,
                     &spec.flake_location_dir,
                     "flake_location_dir",
@@ -97,6 +101,7 @@ pub(crate) fn register_image(
                 Some(entry) if entry.leaves_root => {
                     report_escape(
                         session,
+                        instruction,
                         &flake_place,
                         &spec.flake_location_dir,
                         "flake_location_dir",
@@ -105,10 +110,10 @@ pub(crate) fn register_image(
                 }
                 Some(entry) if entry.kind == EntryKind::File => {}
                 _ => {
-                    let mut diagnostic = Diagnostic::new(
+                    let mut diagnostic = at_use(
+                        instruction,
+                        &flake_place,
                         Rule::FlakeNotFound,
-                        &flake_place.file,
-                        flake_place.span,
                         format!("there is no `flake.nix` at `{flake_file}`"),
                     );
                     diagnostic = match session.source.entry(&join(&context, "flake.nix")) {
@@ -129,10 +134,10 @@ pub(crate) fn register_image(
                 || context.is_empty())
             {
                 session.report(
-                    Diagnostic::new(
+                    at_use(
+                        instruction,
+                        &flake_place,
                         Rule::FlakeOutsideContext,
-                        &flake_place.file,
-                        flake_place.span,
                         format!("the flake folder `{flake_dir}` is outside `build_context_dir` (`{context}`)"),
                     )
                     .with_help("Nix builds the flake from its own folder; keep the flake inside the build context so both name the same files"),
@@ -157,16 +162,72 @@ pub(crate) fn register_image(
     }
 }
 
+/// A problem of an image spec argument written at `argument`. Kurtosis finds it only when an
+/// instruction uses the spec (its paths are relative to that instruction's file), so a spec
+/// written outside the instruction (a module-level constant, a helper's result) is reported at
+/// the instruction, with the argument as a label; paths that never use it report nothing.
+fn at_use(
+    instruction: &Place,
+    argument: &Place,
+    rule: Rule,
+    message: impl Into<String>,
+) -> Diagnostic {
+    let inside_instruction = argument.file == instruction.file
+        && instruction.span.start <= argument.span.start
+        && argument.span.end <= instruction.span.end;
+    if inside_instruction {
+        Diagnostic::new(rule, &argument.file, argument.span, message)
+    } else {
+        Diagnostic::new(rule, &instruction.file, instruction.span, message).with_label(
+            &argument.file,
+            argument.span,
+            "given here, in an image spec this instruction uses",
+        )
+    }
+}
+
+/// Reports an image name that Docker would refuse; Kurtosis finds it only when it pulls or
+/// builds the image of an instruction.
+fn check_image_name(session: &Session, instruction: &Place, argument: &Place, name: &str) {
+    if name.contains("{{kurtosis:") {
+        return;
+    }
+    let Err(problem) = crate::imageref::parse(name) else {
+        return;
+    };
+    let lower = name.to_lowercase();
+    let help = if lower != name && crate::imageref::parse(&lower).is_ok() {
+        format!("Docker image names are lower-case: \"{lower}\"")
+    } else {
+        "an image name looks like `name`, `org/name:tag` or `registry:5000/org/name:tag`".to_owned()
+    };
+    session.report(
+        at_use(
+            instruction,
+            argument,
+            Rule::InvalidImageName,
+            format!("`{name}` is not a valid image name: {problem}"),
+        )
+        .with_help(help),
+    );
+}
+
 fn escapes(path: &str) -> bool {
     path == ".." || path.starts_with("../") || path.starts_with('/')
 }
 
-fn report_escape(session: &Session, place: &Place, written: &str, argument: &str) {
+fn report_escape(
+    session: &Session,
+    instruction: &Place,
+    place: &Place,
+    written: &str,
+    argument: &str,
+) {
     session.report(
-        Diagnostic::new(
+        at_use(
+            instruction,
+            place,
             Rule::PathEscapesPackage,
-            &place.file,
-            place.span,
             format!("`{argument}` \"{written}\" leads outside the package"),
         )
         .with_help("Kurtosis uploads only the package, so builds can use only files inside it; move the folder into the package"),
@@ -185,12 +246,7 @@ fn resolve_dir(
     let absolute = match session.resolver.absolute(&caller, written) {
         Ok(absolute) => absolute,
         Err(problem) => {
-            session.report(Diagnostic::new(
-                Rule::InvalidLocator,
-                &place.file,
-                place.span,
-                problem,
-            ));
+            session.report(at_use(instruction, place, Rule::InvalidLocator, problem));
             return None;
         }
     };
@@ -206,10 +262,10 @@ fn resolve_dir(
         };
         if !inside && HOST_ROOTS.contains(&first) {
             session.report(
-                Diagnostic::new(
+                at_use(
+                    instruction,
+                    place,
                     Rule::PathEscapesPackage,
-                    &place.file,
-                    place.span,
                     format!("`{argument}` \"{written}\" looks like an absolute path on this machine; in Kurtosis a leading `/` means the root of the package's repository"),
                 )
                 .with_help("write the path relative to the file that adds the service, e.g. \"./nix\""),
@@ -218,7 +274,7 @@ fn resolve_dir(
         }
     }
     if !session.resolver.in_root_package(&absolute) {
-        report_escape(session, place, written, argument);
+        report_escape(session, instruction, place, written, argument);
         return None;
     }
     match session.resolver.resolve(&absolute) {
@@ -228,7 +284,7 @@ fn resolve_dir(
                 .entry(&path)
                 .is_some_and(|entry| entry.leaves_root)
             {
-                report_escape(session, place, written, argument);
+                report_escape(session, instruction, place, written, argument);
                 return None;
             }
             Some(path)

@@ -15,16 +15,15 @@ use starlark::environment::{GlobalsBuilder, Methods, MethodsBuilder};
 use starlark::eval::Evaluator;
 use starlark::starlark_module;
 use starlark::starlark_simple_value;
-use starlark::values::dict::{AllocDict, DictRef};
-use starlark::values::list::{AllocList, ListRef};
-use starlark::values::structs::StructRef;
-use starlark::values::tuple::{TupleRef, UnpackTuple};
+use starlark::values::dict::AllocDict;
+use starlark::values::list::AllocList;
+use starlark::values::tuple::UnpackTuple;
 use starlark::values::{
     Heap, NoSerialize, StarlarkValue, Value, ValueError, ValueLike, starlark_value,
 };
 
 use super::super::session::{Place, Session};
-use super::super::values::{Unknown, is_unknown};
+use super::super::values::{Unknown, contains_unknown, is_unknown};
 use super::types::{format_go_duration, parse_go_duration};
 use crate::diagnostic::{Diagnostic, Rule};
 
@@ -151,28 +150,6 @@ fn json_text<'v>(
         );
     }
     text
-}
-
-/// Whether a value is or holds a stand-in.
-fn contains_unknown(value: Value) -> bool {
-    if is_unknown(value) {
-        return true;
-    }
-    if let Some(list) = ListRef::from_value(value) {
-        return list.content().iter().any(|item| contains_unknown(*item));
-    }
-    if let Some(tuple) = TupleRef::from_value(value) {
-        return tuple.content().iter().any(|item| contains_unknown(*item));
-    }
-    if let Some(dict) = DictRef::from_value(value) {
-        return dict
-            .iter()
-            .any(|(key, item)| contains_unknown(key) || contains_unknown(item));
-    }
-    if let Some(fields) = StructRef::from_value(value) {
-        return fields.iter().any(|(_, item)| contains_unknown(item));
-    }
-    false
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -351,9 +351,6 @@ fn nix_build_spec<'v>(
     let flake_location_dir = call.string(session, "flake_location_dir");
     let build_context_dir = call.string(session, "build_context_dir");
     let image_name = call.string(session, "image_name");
-    if let Some(name) = &image_name {
-        check_image_name(call, session, "image_name", name);
-    }
     // `flake_output = ""` is what Kurtosis's own enclave builder writes; say why it fails.
     let flake_output = if call
         .value("flake_output")
@@ -432,9 +429,6 @@ fn image_build_spec<'v>(
 ) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     let image_name = call.string(session, "image_name");
-    if let Some(name) = &image_name {
-        check_image_name(call, session, "image_name", name);
-    }
     let build_context_dir = call.string(session, "build_context_dir");
     let build_file = call.string(session, "build_file");
     let target_stage = call.string(session, "target_stage");
@@ -495,9 +489,6 @@ fn image_spec<'v>(
 ) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     let image = call.string(session, "image");
-    if let Some(name) = &image {
-        check_image_name(call, session, "image", name);
-    }
     let registry = call.string(session, "registry");
     let username = call.string(session, "username");
     let has_password = call.string(session, "password").is_some();
@@ -515,30 +506,6 @@ fn image_spec<'v>(
     }))
 }
 
-/// Reports an image name that Docker would refuse.
-pub(crate) fn check_image_name(call: &Call, session: &Session, arg: &str, name: &str) {
-    if name.contains("{{kurtosis:") {
-        return;
-    }
-    if let Err(problem) = crate::imageref::parse(name) {
-        let mut report = call.report(
-            session,
-            Rule::InvalidImageName,
-            arg,
-            format!("`{name}` is not a valid image name: {problem}"),
-        );
-        let lower = name.to_lowercase();
-        if lower != name && crate::imageref::parse(&lower).is_ok() {
-            report = report.help(format!("Docker image names are lower-case: \"{lower}\""));
-        } else {
-            report = report.help(
-                "an image name looks like `name`, `org/name:tag` or `registry:5000/org/name:tag`",
-            );
-        }
-        drop(report);
-    }
-}
-
 /// Where a service's image comes from, as `ServiceConfig` received it.
 #[derive(Clone, Debug)]
 pub(crate) enum ImageChoice {
@@ -551,14 +518,21 @@ pub(crate) enum ImageChoice {
 }
 
 impl ImageChoice {
-    pub fn image_name(&self) -> Option<&str> {
+    /// The image name, and where it was written.
+    pub fn name_and_argument(&self) -> Option<(&str, Place)> {
         match self {
-            ImageChoice::Name(name, _) => Some(name),
-            ImageChoice::Nix(spec, _) => Some(&spec.image_name),
-            ImageChoice::Dockerfile(spec, _) => Some(&spec.image_name),
-            ImageChoice::Registry(spec, _) => Some(&spec.image),
+            ImageChoice::Name(name, origin) => Some((name, origin.call.clone())),
+            ImageChoice::Nix(spec, origin) => Some((&spec.image_name, origin.arg("image_name"))),
+            ImageChoice::Dockerfile(spec, origin) => {
+                Some((&spec.image_name, origin.arg("image_name")))
+            }
+            ImageChoice::Registry(spec, origin) => Some((&spec.image, origin.arg("image"))),
             ImageChoice::Unknown => None,
         }
+    }
+
+    pub fn image_name(&self) -> Option<&str> {
+        self.name_and_argument().map(|(name, _)| name)
     }
 
     /// Reads the `image` argument of `ServiceConfig`, `run_sh` or `run_python`.
@@ -573,7 +547,6 @@ impl ImageChoice {
         }
         if value.unpack_str().is_some() {
             let text = call.string(session, name)?;
-            check_image_name(call, session, name, &text);
             let origin = super::super::values::Origin {
                 call: call.place_of(name),
                 args: Vec::new(),
