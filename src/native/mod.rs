@@ -5,6 +5,7 @@ pub mod cli;
 pub mod docker;
 mod fs_source;
 pub mod nix;
+pub mod push;
 pub mod run;
 
 pub use fs_source::FsSource;
