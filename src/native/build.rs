@@ -552,10 +552,16 @@ fn print_dry_run(root: &Path, images: &[(&Image, &NixBuild)], engine_known: bool
         let reference = docker::full_reference(&image.name);
         let _ = writeln!(stdout, "\n# {reference}  ({})", image.defined_at);
         let _ = writeln!(stdout, "{}", shell_words(&nix_build.command));
-        let _ = writeln!(
-            stdout,
-            "#   then stream the output into Docker (`docker load -i <out>`, or `<out> | docker load` for a stream script)\n#   and tag the loaded image `{reference}`"
-        );
+        let _ = match &image.push_to {
+            Some(pushed) => writeln!(
+                stdout,
+                "#   then push the output to `{pushed}` (layers streamed, blobs the registry has skipped)"
+            ),
+            None => writeln!(
+                stdout,
+                "#   then stream the output into Docker (`docker load -i <out>`, or `<out> | docker load` for a stream script)\n#   and tag the loaded image `{reference}`"
+            ),
+        };
     }
     if !engine_known {
         let _ = writeln!(
