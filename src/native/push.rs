@@ -69,6 +69,8 @@ pub struct Pushed {
     pub skipped: usize,
     /// Bytes of layers sent now.
     pub bytes_sent: u64,
+    /// How long the push took, from reading the output to the manifest's upload.
+    pub seconds: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +168,7 @@ impl Registry {
         target: Option<&Target>,
         sent: Arc<AtomicU64>,
     ) -> Result<Pushed, PushError> {
+        let started = std::time::Instant::now();
         let reference = self.reference(image_name)?;
         let input = Input::open(path, kind)?;
         self.client
@@ -183,6 +186,7 @@ impl Registry {
             uploaded: 0,
             skipped: 0,
             bytes_sent: 0,
+            seconds: 0.0,
         };
         let mut checked = false;
         let streamed: Result<(), PushError> = async {
@@ -322,6 +326,7 @@ impl Registry {
             )
             .await
             .map_err(|error| self.failed(error))?;
+        pushed.seconds = started.elapsed().as_secs_f64();
         Ok(pushed)
     }
 
