@@ -11,6 +11,8 @@
 
 #[path = "../tests/common/files.rs"]
 mod files;
+#[path = "../tests/common/registry.rs"]
+mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -72,10 +74,10 @@ fn main() {
                         warm.baseline.push(bench.baseline());
                     }
                     Tool::Starflake => {
-                        let (time, rss) = bench.starflake(true);
+                        let (time, rss, _) = bench.starflake(&[], "loaded ");
                         cold.starflake.push(time);
                         cold.rss.push(rss);
-                        let (time, rss) = bench.starflake(false);
+                        let (time, rss, _) = bench.starflake(&[], "cached ");
                         warm.starflake.push(time);
                         warm.rss.push(rss);
                     }
@@ -104,6 +106,7 @@ fn main() {
         );
         bench.make_cold();
     }
+    push_bench(&Bench::new(&package, &work, "big"), rounds);
     let _ = std::fs::remove_dir_all(&work);
     println!(
         "\nratio < 1: starflake is faster. cold = nothing in the store, in Docker or in starflake's cache; \
@@ -216,12 +219,14 @@ impl Bench {
         started.elapsed()
     }
 
-    /// `starflake build`; returns the wall time and the peak RSS in KiB.
-    fn starflake(&self, expect_load: bool) -> (Duration, u64) {
+    /// `starflake build` with `extra` arguments, whose result line must start with
+    /// `expect`; returns the wall time and the peak RSS in KiB.
+    fn starflake(&self, extra: &[&str], expect: &str) -> (Duration, u64, String) {
         let args = format!("{{\"size\": \"{}\"}}", self.size);
         let started = Instant::now();
         let child = Command::new(STARFLAKE)
             .args(["build", "--quiet", "--args", &args])
+            .args(extra)
             .current_dir(&self.package)
             .env("XDG_CACHE_HOME", &self.cache)
             .stdout(Stdio::piped())
@@ -270,10 +275,93 @@ impl Bench {
             "starflake build failed:\n{stdout}\n{}",
             String::from_utf8_lossy(&result.stderr)
         );
-        let status = if expect_load { "loaded " } else { "cached " };
-        assert!(stdout.starts_with(status), "expected `{status}`: {stdout}");
-        (elapsed, peak.load(Ordering::Relaxed))
+        assert!(stdout.starts_with(expect), "expected `{expect}`: {stdout}");
+        (elapsed, peak.load(Ordering::Relaxed), stdout.into_owned())
     }
+}
+
+/// `starflake build --push` of the big image against `skopeo copy docker-archive:<the same
+/// store path> docker://...`, into a fresh registry each (cold) and again into the same one
+/// (warm: every blob is there). The store path is built first, so that both only push.
+fn push_bench(bench: &Bench, rounds: usize) {
+    let archive = bench.store_path();
+    let mut cold = Samples::default();
+    let mut warm = Samples::default();
+    // The push alone, as starflake reports it (`pushed.seconds`): without the evaluation
+    // and the `nix build` that finds the store path.
+    let (mut cold_push, mut warm_push) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let skopeo_registry = registry::Registry::start(&format!("bench-skopeo-{round}"));
+        let starflake_registry = registry::Registry::start(&format!("bench-starflake-{round}"));
+        let skopeo = |registry: &registry::Registry| {
+            let started = Instant::now();
+            output(Command::new("skopeo").args([
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                &format!("docker-archive:{archive}"),
+                &format!("docker://{}/skopeo/{ID}-big:latest", registry.address),
+            ]));
+            started.elapsed()
+        };
+        let starflake = |registry: &registry::Registry, push_times: &mut Vec<Duration>| {
+            let (time, rss, stdout) =
+                bench.starflake(&["--push", &registry.address, "--format", "json"], "{");
+            let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+            let seconds = report["images"][0]["pushed"]["seconds"].as_f64();
+            push_times.push(Duration::from_secs_f64(seconds.expect("a push time")));
+            (time, rss)
+        };
+        // Alternate which goes first, as above.
+        for first in [round % 2 == 0, round % 2 != 0] {
+            if first {
+                cold.baseline.push(skopeo(&skopeo_registry));
+                warm.baseline.push(skopeo(&skopeo_registry));
+            } else {
+                let (time, rss) = starflake(&starflake_registry, &mut cold_push);
+                cold.starflake.push(time);
+                cold.rss.push(rss);
+                let blobs = starflake_registry.blob_count();
+                let (time, rss) = starflake(&starflake_registry, &mut warm_push);
+                warm.starflake.push(time);
+                warm.rss.push(rss);
+                assert_eq!(
+                    starflake_registry.blob_count(),
+                    blobs,
+                    "a warm push sends no blob"
+                );
+            }
+        }
+    }
+    println!(
+        "\nstarflake build --push vs `skopeo copy docker-archive:... docker://...` of the same {:.0} MiB archive \
+         ({}; a docker-registry on loopback; medians of {rounds} rounds)\n",
+        std::fs::metadata(&archive).map_or(0, |m| m.len()) as f64 / 1048576.0,
+        first_line(&output(Command::new("skopeo").arg("--version"))),
+    );
+    println!(
+        "{:<11} {:>21} {:>21} {:>7} {:>14}",
+        "case", "skopeo (min–max)", "starflake (min–max)", "ratio", "starflake RSS"
+    );
+    for (name, samples) in [("push cold", &cold), ("push warm", &warm)] {
+        println!(
+            "{:<11} {:>21} {:>21} {:>6.2}× {:>10.1} MiB",
+            name,
+            spread(&samples.baseline),
+            spread(&samples.starflake),
+            median(&samples.starflake).as_secs_f64() / median(&samples.baseline).as_secs_f64(),
+            samples.rss.iter().copied().max().unwrap_or(0) as f64 / 1024.0,
+        );
+    }
+    println!(
+        "push step alone (starflake's own timing): cold {}, warm {}",
+        spread(&cold_push),
+        spread(&warm_push)
+    );
+    println!(
+        "starflake's command time includes evaluating the package and asking Nix for the (built) store path; \
+         skopeo gzips each layer, starflake sends it uncompressed."
+    );
 }
 
 fn median(samples: &[Duration]) -> Duration {
@@ -330,6 +418,9 @@ fn require_tools() {
     }
     if !Path::new("/bin/busybox").is_file() {
         missing.push("/bin/busybox");
+    }
+    if !ok("skopeo", &["--version"]) || !ok("docker-registry", &["--version"]) {
+        missing.push("skopeo and docker-registry");
     }
     assert!(
         missing.is_empty(),

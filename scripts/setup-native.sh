@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs and starts what `starflake build` (and `cargo test --test build`) needs on Debian
-# or Ubuntu: Docker (docker.io), Nix (nix-bin) with flakes enabled, and a static busybox
-# (the test fixtures' Nix builder). Safe to run again: it only does what is missing, and says
+# or Ubuntu: Docker (docker.io), Nix (nix-bin) with flakes enabled, a static busybox (the
+# test fixtures' Nix builder), and for the push tests Debian's docker-registry and skopeo. Safe to run again: it only does what is missing, and says
 # what it did.
 #
 #   scripts/setup-native.sh            # as root, or with sudo available
@@ -55,6 +55,9 @@ packages=
 command -v dockerd >/dev/null 2>&1 || packages="$packages docker.io"
 command -v nix >/dev/null 2>&1 || packages="$packages nix-bin"
 is_static_busybox || packages="$packages busybox-static"
+# The push tests' registry and their independent check of what was pushed.
+command -v docker-registry >/dev/null 2>&1 || packages="$packages docker-registry"
+command -v skopeo >/dev/null 2>&1 || packages="$packages skopeo"
 if [ -n "$packages" ]; then
   say "installing:$packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -63,7 +66,7 @@ if [ -n "$packages" ]; then
   $SUDO apt-get install -y -qq $packages >/dev/null
   did "installed:$packages"
 else
-  say "docker, nix and a static busybox are installed"
+  say "docker, nix, a static busybox, docker-registry and skopeo are installed"
 fi
 
 # --- /etc/nix/nix.conf ------------------------------------------------------------------------

@@ -28,6 +28,9 @@ pub struct CheckOptions {
     pub system: String,
     /// A source path holding `github.com/<org>/<repo>/...` checkouts of dependencies.
     pub packages_dir: Option<String>,
+    /// The registry NixBuildSpec images are pushed to (`--push`): the plan says where each
+    /// will live.
+    pub push: Option<String>,
     /// Asked now and then; `true` stops the evaluation (a wall-clock deadline).
     pub interrupt: Option<Box<dyn Fn() -> bool>>,
 }
@@ -40,6 +43,7 @@ impl Default for CheckOptions {
             args: None,
             system: DEFAULT_SYSTEM.to_owned(),
             packages_dir: None,
+            push: None,
             interrupt: None,
         }
     }
@@ -151,7 +155,11 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
         package: manifest.name,
         system: options.system.clone(),
         steps: state.steps,
-        images: state.images,
+        images: state
+            .images
+            .into_iter()
+            .map(|image| image.pushed_to(options.push.as_deref()))
+            .collect(),
         output,
     };
     CheckResult {

@@ -308,6 +308,34 @@ pub struct Image {
     pub defined_at: Location,
     #[serde(flatten)]
     pub source: ImageSource,
+    /// Where a NixBuildSpec image will live once pushed (`--push REGISTRY`):
+    /// `REGISTRY/<image_name>`, tagged `latest` when the name has no tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_to: Option<String>,
+}
+
+impl Image {
+    /// The image with `push_to` set when it is a Nix image and there is a push registry.
+    pub fn pushed_to(self, registry: Option<&str>) -> Image {
+        let push_to = match (&self.source, registry) {
+            (ImageSource::Nix(_), Some(registry)) => Some(push_reference(registry, &self.name)),
+            _ => None,
+        };
+        Image { push_to, ..self }
+    }
+}
+
+/// `REGISTRY/<image_name>`, tagged `latest` when the name has no tag.
+pub fn push_reference(registry: &str, image_name: &str) -> String {
+    let registry = registry.trim_end_matches('/');
+    match crate::imageref::parse(image_name) {
+        Ok(parsed) if parsed.digest.is_none() => format!(
+            "{registry}/{}:{}",
+            parsed.repository,
+            parsed.tag_or_latest()
+        ),
+        _ => format!("{registry}/{image_name}"),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -478,6 +506,9 @@ pub fn render_human(plan: &Plan) -> String {
                     let _ = writeln!(out, "    {}", describe_flake(flake));
                 }
                 let _ = writeln!(out, "    $ {}", shell_words(&build.command));
+            }
+            if let Some(reference) = &image.push_to {
+                let _ = writeln!(out, "    pushed to {reference}");
             }
         }
     }

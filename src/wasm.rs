@@ -391,6 +391,7 @@ impl Settings {
             args: self.args.clone(),
             system: self.system.clone(),
             packages_dir: self.packages_dir.clone(),
+            push: None,
             interrupt,
         }
     }

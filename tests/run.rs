@@ -19,6 +19,10 @@
 #![cfg(feature = "native")]
 
 mod common;
+// Shared with the push suite, which also counts the blobs.
+#[allow(dead_code)]
+#[path = "common/registry.rs"]
+mod registry;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -133,6 +137,12 @@ impl Cleanup for Enclave {
             }
             for network in labelled.networks {
                 let _ = docker.remove_network(&network).await;
+            }
+            // Pulled from a test's registry: named only by the registry's address and digest.
+            for image in
+                common::images_matching(&docker, &format!("127.0.0.1:*/starflake-test/{id}*")).await
+            {
+                common::remove_image(&docker, &image.id).await;
             }
             for image in common::images_matching(&docker, &format!("starflake-test/{id}*")).await {
                 // By tag, not by ID: another test may have loaded the same image under its
@@ -637,4 +647,39 @@ fn rollback_in_an_existing_enclave_removes_only_what_the_run_created() {
     let report = rolled.json();
     assert_eq!(service(&report, "extra2")["status"], "rolled_back");
     assert_eq!(service(&report, "web")["status"], "unchanged");
+}
+
+#[test]
+fn with_push_the_services_run_the_images_pulled_from_the_registry_by_digest() {
+    let registry = registry::Registry::start("sfr-push");
+    let fixture = Fixture::new("twoservice", "sfr-push");
+    let run = fixture.run(&["--push", &registry.address]);
+    run.expect(0);
+    let repository = format!("{}/starflake-test/sfr-push-web", registry.address);
+    run.stderr_has(&format!("pulling {repository}@sha256:"));
+    let report = run.json();
+    let web = service(&report, "web");
+    assert_eq!(web["state"], "running");
+    let port = web["ports"][0]["host_port"].as_u64().expect("a host port");
+    assert!(http_get(port, "/index.html").ends_with("hello from web"));
+    // The container runs the very image the registry holds.
+    let digests = block_on(async {
+        let docker = docker();
+        let container = docker
+            .inspect_container("starflake-sfr-push--web", None)
+            .await
+            .unwrap();
+        let image = docker
+            .inspect_image(&container.image.unwrap())
+            .await
+            .unwrap();
+        image.repo_digests.unwrap_or_default()
+    });
+    assert!(
+        digests
+            .iter()
+            .any(|digest| digest.starts_with(&format!("{repository}@sha256:"))),
+        "{digests:?}"
+    );
+    assert_eq!(service(&report, "client")["state"], "running");
 }

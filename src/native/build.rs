@@ -10,6 +10,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::FsSource;
 use super::docker::{self, ConnectError, Engine, LoadCache, OutputKind};
 use super::nix::{self, Activity, BuildError, NixEvent};
+use super::push::{self, PushError, Pushed, Registry, Target};
 use crate::check::{CheckOptions, CheckResult, check};
 use crate::plan::{Image, ImageSource, NixBuild, shell_words};
 
@@ -46,6 +48,9 @@ pub struct BuildFlags {
     /// Load every image even when its store path was loaded before.
     #[arg(long)]
     pub no_cache: bool,
+    /// Push to the `--push` registry over plain HTTP even when it is not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
 }
 
 /// Settings of the command line that `check` shares.
@@ -230,19 +235,25 @@ async fn build(
         Err(failure) => return failure.report(settings.json),
     };
     let notes = !flags.quiet;
-
-    // The tools, up front: a missing one is one clear message, not one per image.
-    let engine = if flags.dry_run {
-        // Only to print the same `--system` a real build would use.
+    let registry = match options.push.as_deref() {
+        Some(address) => match Registry::new(address, flags.insecure_registry) {
+            Ok(registry) => Some(registry),
+            Err(error) => return CommandFailure::usage(error.to_string()).report(settings.json),
+        },
+        None => None,
+    };
+    if !flags.dry_run && !nix::on_path("nix") {
+        let missing = nix::DetectError::missing("nix").to_string();
+        return CommandFailure::new("nix", missing).report(settings.json);
+    }
+    // The tools, up front: a missing one is one clear message, not one per image. A push
+    // needs no Docker engine; one that answers still chooses the system, as for a dry run.
+    let engine = if flags.dry_run || registry.is_some() {
         tokio::time::timeout(Duration::from_secs(3), Engine::connect())
             .await
             .ok()
             .and_then(Result::ok)
     } else {
-        if !nix::on_path("nix") {
-            let missing = nix::DetectError::missing("nix").to_string();
-            return CommandFailure::new("nix", missing).report(settings.json);
-        }
         match connected(Engine::connect().await, flags.verbose) {
             Ok(engine) => Some(engine),
             Err(failure) => return failure.report(settings.json),
@@ -281,8 +292,23 @@ async fn build(
         print_dry_run(&root, &images, engine.is_some());
         return 0;
     }
-    let Some(engine) = engine else {
-        unreachable!("a real build has connected to Docker");
+    let destination = match (registry, engine) {
+        (Some(registry), engine) => {
+            let who = match &engine {
+                Some(engine) => format!("the Docker engine at {}", engine.host),
+                None => format!("the push target (--system {})", result.plan.system),
+            };
+            Destination::Registry {
+                registry,
+                target: Target::for_system(&result.plan.system, who),
+                pull_into: None,
+            }
+        }
+        (None, Some(engine)) => Destination::Docker(engine),
+        (None, None) => {
+            let message = "Docker was not reached";
+            return CommandFailure::new("docker", message).report(settings.json);
+        }
     };
 
     if notes {
@@ -300,7 +326,8 @@ async fn build(
     // `nix --version` takes about as long as building a small image from cache, so it runs
     // beside the builds; a missing `nix` was caught above from PATH alone.
     let nix_version = tokio::spawn(nix::detect("nix"));
-    let (results, interrupted) = build_all(&engine, &root, &images, flags).await;
+    let pushing = matches!(destination, Destination::Registry { .. });
+    let (results, interrupted) = build_all(destination, &root, &images, flags).await;
     match nix_version.await {
         Ok(Ok(version)) if flags.verbose => eprintln!("using {}", version.text),
         Ok(Ok(_)) => {}
@@ -339,13 +366,16 @@ async fn build(
         return EXIT_INTERRUPTED;
     }
     if notes {
-        let loaded = reports
-            .iter()
-            .filter(|r| r.status == Status::Loaded)
-            .count();
-        let cached = reports.len() - loaded - failed;
+        let count = |status| reports.iter().filter(|r| r.status == status).count();
+        let (loaded, pushed) = (count(Status::Loaded), count(Status::Pushed));
+        let cached = reports.len() - loaded - pushed - failed;
+        let done = if pushing {
+            format!("{pushed} pushed")
+        } else {
+            format!("{loaded} loaded, {cached} already loaded")
+        };
         eprintln!(
-            "{} image{} in {:.1}s: {loaded} loaded, {cached} already loaded, {failed} failed",
+            "{} image{} in {:.1}s: {done}, {failed} failed",
             reports.len(),
             if reports.len() == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64()
@@ -357,7 +387,7 @@ async fn build(
 /// Builds and loads every image, `--jobs` at a time; Ctrl-C cancels them. Returns the
 /// results in the order of `images`, and whether Ctrl-C came.
 async fn build_all(
-    engine: &Engine,
+    destination: Destination,
     root: &Path,
     images: &[(&Image, &NixBuild)],
     flags: &BuildFlags,
@@ -368,10 +398,10 @@ async fn build_all(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let progress = Progress::new(images, flags);
     let context = Context {
-        engine: engine.clone(),
-        cache: LoadCache::open_default(),
+        destination,
         root: root.to_path_buf(),
         cancel: CancellationToken::new(),
+        cache: LoadCache::open_default(),
         permits: Semaphore::new(jobs),
         use_cache: !flags.no_cache,
         progress,
@@ -422,6 +452,7 @@ pub(crate) struct BuiltImage {
 /// the exit code when an image failed (1) or Ctrl-C came (130).
 pub(crate) async fn build_for_run(
     engine: &Engine,
+    registry: Option<Registry>,
     root: &Path,
     images: &[(&Image, &NixBuild)],
     jobs: Option<u16>,
@@ -433,23 +464,47 @@ pub(crate) async fn build_for_run(
         jobs,
         ..BuildFlags::default()
     };
-    let (results, interrupted) = build_all(engine, root, images, &flags).await;
+    // Whatever the engine cannot run is refused here, before anything starts.
+    let target = engine
+        .system()
+        .ok()
+        .map(|system| Target::for_system(&system, format!("the Docker engine at {}", engine.host)));
+    let destination = match (registry, &target) {
+        (Some(registry), Some(target)) => Destination::Registry {
+            registry,
+            target: target.clone(),
+            pull_into: Some(engine.clone()),
+        },
+        _ => Destination::Docker(engine.clone()),
+    };
+    let (results, interrupted) = build_all(destination, root, images, &flags).await;
     if interrupted {
         eprintln!("interrupted: nothing was started");
         return Err(EXIT_INTERRUPTED);
     }
     let mut built = Vec::new();
     let mut failed = false;
-    for ((image, nix_build), result) in images.iter().zip(&results) {
-        match result {
+    for ((image, nix_build), result) in images.iter().zip(results) {
+        let checked = match (result, &target) {
+            (Ok(done), Some(target)) if done.pushed.is_none() => {
+                match engine.image_platform(&done.image_id).await {
+                    Ok(platform) => push::check_platform(&platform, target)
+                        .map(|()| done)
+                        .map_err(JobError::Push),
+                    Err(error) => Err(JobError::Inspect(error)),
+                }
+            }
+            (result, _) => result,
+        };
+        match checked {
             Ok(done) => built.push(BuiltImage {
                 name: image.name.clone(),
-                image_id: done.image_id.clone(),
-                store_path: done.store_path.clone(),
+                image_id: done.image_id,
+                store_path: done.store_path,
             }),
             Err(error) => {
                 failed = true;
-                eprint!("{}", render_failure(image, nix_build, error, root));
+                eprint!("{}", render_failure(image, nix_build, &error, root));
             }
         }
     }
@@ -497,10 +552,16 @@ fn print_dry_run(root: &Path, images: &[(&Image, &NixBuild)], engine_known: bool
         let reference = docker::full_reference(&image.name);
         let _ = writeln!(stdout, "\n# {reference}  ({})", image.defined_at);
         let _ = writeln!(stdout, "{}", shell_words(&nix_build.command));
-        let _ = writeln!(
-            stdout,
-            "#   then stream the output into Docker (`docker load -i <out>`, or `<out> | docker load` for a stream script)\n#   and tag the loaded image `{reference}`"
-        );
+        let _ = match &image.push_to {
+            Some(pushed) => writeln!(
+                stdout,
+                "#   then push the output to `{pushed}` (layers streamed, blobs the registry has skipped)"
+            ),
+            None => writeln!(
+                stdout,
+                "#   then stream the output into Docker (`docker load -i <out>`, or `<out> | docker load` for a stream script)\n#   and tag the loaded image `{reference}`"
+            ),
+        };
     }
     if !engine_known {
         let _ = writeln!(
@@ -513,8 +574,22 @@ fn print_dry_run(root: &Path, images: &[(&Image, &NixBuild)], engine_known: bool
 // ---------------------------------------------------------------------------------------
 // one image
 
+/// Where built images go.
+enum Destination {
+    /// Loaded into the engine and tagged `image_name`.
+    Docker(Engine),
+    /// Pushed to the registry, after a check that `target` can run them; for `run`, then
+    /// pulled by digest into the engine and tagged `image_name`.
+    Registry {
+        registry: Registry,
+        target: Target,
+        pull_into: Option<Engine>,
+    },
+}
+
 struct Context {
-    engine: Engine,
+    destination: Destination,
+    /// Store paths loaded before, per engine.
     cache: LoadCache,
     root: PathBuf,
     cancel: CancellationToken,
@@ -530,6 +605,7 @@ enum JobError {
     Load(docker::LoadError),
     Tag(docker::TagError),
     Inspect(docker::InspectError),
+    Push(PushError),
     Interrupted,
 }
 
@@ -552,6 +628,8 @@ enum Status {
     Loaded,
     /// Its store path was loaded before; the image is still there.
     Cached,
+    /// Built and pushed to the registry.
+    Pushed,
     Failed,
     Interrupted,
 }
@@ -565,6 +643,7 @@ struct Done {
     kind: Option<OutputKind>,
     size: Option<u64>,
     cached: bool,
+    pushed: Option<Pushed>,
 }
 
 async fn run_job(
@@ -613,8 +692,37 @@ async fn run_job(
             started.elapsed().as_secs_f64()
         ),
     );
-    let result = load_and_tag(context, index, image, &store_path).await;
+    let result = match &context.destination {
+        Destination::Docker(engine) => {
+            load_and_tag(context, engine, index, image, &store_path).await
+        }
+        Destination::Registry {
+            registry,
+            target,
+            pull_into,
+        } => {
+            let pushed = push_image(context, registry, target, index, image, &store_path).await;
+            match (pushed, pull_into) {
+                (Ok(done), Some(engine)) => pull_and_tag(context, engine, index, image, done).await,
+                (pushed, _) => pushed,
+            }
+        }
+    };
     match &result {
+        Ok(Done {
+            pushed: Some(pushed),
+            ..
+        }) => progress.finish(
+            index,
+            true,
+            format!(
+                "pushed {} in {:.1}s ({} blobs sent, {} already there)",
+                short_id(&pushed.digest),
+                started.elapsed().as_secs_f64(),
+                pushed.uploaded,
+                pushed.skipped
+            ),
+        ),
         Ok(done) if done.cached => progress.finish(
             index,
             true,
@@ -637,13 +745,79 @@ async fn run_job(
     })
 }
 
-async fn load_and_tag(
+/// Pushes a built image to the registry, straight from the store path.
+async fn push_image(
     context: &Context,
+    registry: &Registry,
+    target: &Target,
     index: usize,
     image: &Image,
     store_path: &str,
 ) -> Result<Done, JobError> {
-    let engine = &context.engine;
+    let progress = &context.progress;
+    let path = Path::new(store_path);
+    let (kind, size) = docker::sniff(path).map_err(JobError::Output)?;
+    let reference = crate::plan::push_reference(registry.address(), &image.name);
+    progress.step(index, format!("pushing {} to {reference}", kind.describe()));
+    let sent = Arc::new(AtomicU64::new(0));
+    let push = registry.push(&image.name, path, kind, Some(target), sent.clone());
+    tokio::pin!(push);
+    let mut ticks = tokio::time::interval(Duration::from_millis(200));
+    let pushed = loop {
+        tokio::select! {
+            result = &mut push => break result.map_err(JobError::Push)?,
+            () = context.cancel.cancelled() => return Err(JobError::Interrupted),
+            _ = ticks.tick() => {
+                progress.detail(index, format!("pushing {}: {} sent", kind.describe(), HumanBytes(sent.load(Ordering::Relaxed))));
+            }
+        }
+    };
+    Ok(Done {
+        drv_path: None,
+        store_path: store_path.to_owned(),
+        image_id: pushed.digest.clone(),
+        reference: pushed.reference.clone(),
+        kind: Some(kind),
+        size: (kind != OutputKind::Script).then_some(size),
+        cached: false,
+        pushed: Some(pushed),
+    })
+}
+
+/// Pulls a pushed image into the engine by digest and tags it `image_name`.
+async fn pull_and_tag(
+    context: &Context,
+    engine: &Engine,
+    index: usize,
+    image: &Image,
+    done: Done,
+) -> Result<Done, JobError> {
+    let Some(pushed) = &done.pushed else {
+        return Ok(done);
+    };
+    let repository = pushed
+        .reference
+        .rsplit_once(':')
+        .map_or(pushed.reference.as_str(), |(repository, _)| repository);
+    context.progress.step(
+        index,
+        format!("pulling {repository}@{}", short_id(&pushed.digest)),
+    );
+    let id = engine.pull(repository, &pushed.digest).await?;
+    engine.tag(&id, &image.name).await?;
+    Ok(Done {
+        image_id: id,
+        ..done
+    })
+}
+
+async fn load_and_tag(
+    context: &Context,
+    engine: &Engine,
+    index: usize,
+    image: &Image,
+    store_path: &str,
+) -> Result<Done, JobError> {
     let progress = &context.progress;
     let reference = docker::full_reference(&image.name);
     let current = engine.image_id(&reference).await?;
@@ -665,6 +839,7 @@ async fn load_and_tag(
             kind: None,
             size: None,
             cached: true,
+            pushed: None,
         });
     }
 
@@ -738,6 +913,7 @@ async fn load_and_tag(
         kind: Some(kind),
         size: (kind != OutputKind::Script).then_some(size),
         cached: false,
+        pushed: None,
     })
 }
 
@@ -749,6 +925,8 @@ fn failure_word(error: &JobError) -> &'static str {
         JobError::Load(_) => "load failed",
         JobError::Tag(_) => "tag failed",
         JobError::Inspect(_) => "Docker failed",
+        JobError::Push(PushError::Architecture { .. }) => "wrong platform",
+        JobError::Push(_) => "push failed",
         JobError::Interrupted => "interrupted",
     }
 }
@@ -778,6 +956,9 @@ struct Report {
     output_kind: Option<OutputKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
+    /// The push: reference, manifest digest, platform, blobs sent and skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pushed: Option<Pushed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -800,15 +981,19 @@ impl Report {
             drv_path: None,
             output_kind: None,
             size: None,
+            pushed: None,
             error: None,
         };
         match result {
             Ok(done) => {
-                report.status = if done.cached {
+                report.status = if done.pushed.is_some() {
+                    Status::Pushed
+                } else if done.cached {
                     Status::Cached
                 } else {
                     Status::Loaded
                 };
+                report.pushed = done.pushed.clone();
                 report.reference = done.reference.clone();
                 report.image_id = Some(done.image_id.clone());
                 report.store_path = Some(done.store_path.clone());
@@ -828,16 +1013,21 @@ impl Report {
         report
     }
 
-    /// One stable line for stdout: status, reference, image ID, store path.
+    /// One stable line for stdout: status, reference, image ID, store path; for a push, the
+    /// reference with the manifest's digest, which pulls exactly this image.
     fn line(&self) -> String {
+        let path = self.store_path.as_deref().unwrap_or("-");
+        if let Some(pushed) = &self.pushed {
+            return format!("pushed  {}@{}  {path}", pushed.reference, pushed.digest);
+        }
         let status = match self.status {
             Status::Loaded => "loaded",
             Status::Cached => "cached",
             Status::Failed => "failed",
             Status::Interrupted => "stopped",
+            Status::Pushed => "pushed",
         };
         let id = self.image_id.as_deref().map_or("-".to_owned(), short_id);
-        let path = self.store_path.as_deref().unwrap_or("-");
         format!("{status:7} {}  {id}  {path}", self.reference)
     }
 }
@@ -867,6 +1057,7 @@ fn error_summary(error: &JobError) -> String {
         JobError::Load(error) => error.to_string(),
         JobError::Tag(error) => error.to_string(),
         JobError::Inspect(error) => error.to_string(),
+        JobError::Push(error) => error.to_string(),
         JobError::Interrupted => "interrupted".to_owned(),
     }
 }
@@ -879,6 +1070,8 @@ fn render_failure(image: &Image, nix_build: &NixBuild, error: &JobError, root: &
         JobError::Nix(_) => "building",
         JobError::Output(_) | JobError::Load(_) => "loading",
         JobError::Tag(_) => "tagging",
+        JobError::Push(PushError::Architecture { .. }) => "checking",
+        JobError::Push(_) => "pushing",
         JobError::Inspect(_) | JobError::Interrupted => "preparing",
     };
     let _ = writeln!(

@@ -89,6 +89,10 @@ struct CheckArgs {
     /// Stop evaluating after this many seconds.
     #[arg(long, default_value_t = 2.0)]
     timeout: f64,
+    /// Push every Nix image to this OCI registry (`host[:port][/path]`) as
+    /// `REGISTRY/<image_name>`; the plan shows where each image will live.
+    #[arg(long, value_name = "REGISTRY")]
+    push: Option<String>,
 }
 
 #[derive(Args)]
@@ -308,6 +312,7 @@ fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
             .clone()
             .unwrap_or_else(|| DEFAULT_SYSTEM.to_owned()),
         packages_dir,
+        push: args.push.clone(),
         interrupt: Some(Box::new(move || Instant::now() > deadline)),
     };
     Ok((source, options))

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::query_parameters::{
-    ImportImageOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+    CreateImageOptionsBuilder, ImportImageOptionsBuilder, RemoveImageOptionsBuilder,
+    TagImageOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -789,6 +790,46 @@ impl Engine {
                 reason: error_chain(&error),
             })?;
         Ok(reference)
+    }
+
+    /// Pulls `repository@digest` from its registry; returns the image's ID.
+    pub async fn pull(&self, repository: &str, digest: &str) -> Result<String, InspectError> {
+        let reference = format!("{repository}@{digest}");
+        let failed = |reason: String| InspectError {
+            reference: reference.clone(),
+            reason,
+        };
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(repository)
+            .tag(digest)
+            .build();
+        let mut progress = self.loader.create_image(Some(options), None, None);
+        while let Some(item) = progress.next().await {
+            let info = item.map_err(|error| failed(error_chain(&error)))?;
+            if let Some(message) = info.error_detail.and_then(|detail| detail.message) {
+                return Err(failed(message));
+            }
+        }
+        self.image_id(&reference)
+            .await?
+            .ok_or_else(|| failed("the engine pulled it, yet does not list it".to_owned()))
+    }
+
+    /// The platform of image `id` as its config says: `linux/amd64`.
+    pub async fn image_platform(&self, id: &str) -> Result<String, InspectError> {
+        let image = self
+            .client
+            .inspect_image(id)
+            .await
+            .map_err(|error| InspectError {
+                reference: id.to_owned(),
+                reason: error_chain(&error),
+            })?;
+        Ok(format!(
+            "{}/{}",
+            image.os.unwrap_or_default(),
+            image.architecture.unwrap_or_default()
+        ))
     }
 
     /// Removes image `id` when nothing names it any more (its tag moved to a new build).

@@ -6,6 +6,7 @@ pub mod deps;
 pub mod docker;
 mod fs_source;
 pub mod nix;
+pub mod push;
 pub mod run;
 
 pub use fs_source::FsSource;

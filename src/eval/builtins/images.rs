@@ -379,5 +379,6 @@ fn add_image(session: &Session, name: &str, defined_at: &Place, source: ImageSou
         name: name.to_owned(),
         defined_at: location,
         source,
+        push_to: None,
     });
 }

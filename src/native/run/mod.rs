@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::FsSource;
 use super::build::{self, CommandFailure, Settings};
 use super::docker::{self, Engine};
+use super::push::Registry;
 use crate::check::CheckOptions;
 use crate::plan::{
     FilesMount, Image, ImageSource, Instruction, Location, NixBuild, Plan, Recipe, ServiceConfig,
@@ -52,6 +53,9 @@ pub struct RunFlags {
     /// Build at most this many images at once [default: the number of CPUs].
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Push to the `--push` registry over plain HTTP even when it is not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
 }
 
 /// Runs `starflake run`: 0 when every instruction ran, 1 on a failure, 130 after Ctrl-C.
@@ -85,6 +89,14 @@ async fn deploy(
     {
         return CommandFailure::usage(message).report(json);
     }
+    // With `--push`, Nix images go to the registry and the engine pulls them from there.
+    let registry = match options.push.as_deref() {
+        Some(address) => match Registry::new(address, flags.insecure_registry) {
+            Ok(registry) => Some(registry),
+            Err(error) => return CommandFailure::usage(error.to_string()).report(json),
+        },
+        None => None,
+    };
     let engine = match build::connected(Engine::connect().await, false) {
         Ok(engine) => engine,
         Err(failure) => return failure.report(json),
@@ -195,7 +207,8 @@ async fn deploy(
             }
         }
     }
-    let built = match build::build_for_run(&engine, &root, &nix_images, flags.jobs).await {
+    let built = match build::build_for_run(&engine, registry, &root, &nix_images, flags.jobs).await
+    {
         Ok(built) => built,
         Err(EXIT_INTERRUPTED) => return EXIT_INTERRUPTED,
         Err(_) => {
