@@ -12,6 +12,7 @@ mod eval;
 pub mod files;
 pub mod flake;
 pub mod imageref;
+pub mod lsp;
 pub mod package;
 pub mod plan;
 pub mod source;

@@ -49,6 +49,15 @@ impl Rule {
     pub fn name(self) -> &'static str {
         self.info().name
     }
+
+    /// The rule's row in the README's rules table, which `rules_markdown` anchors by code.
+    pub fn documentation_url(self) -> String {
+        format!(
+            "{}/blob/main/README.md#{}",
+            env!("CARGO_PKG_REPOSITORY"),
+            self.code().to_ascii_lowercase()
+        )
+    }
 }
 
 rules! {
@@ -111,7 +120,8 @@ pub fn rules_markdown() -> String {
     for rule in Rule::ALL {
         let info = rule.info();
         out.push_str(&format!(
-            "| {} | `{}` | {} | {} |\n",
+            "| <a id=\"{}\"></a>{} | `{}` | {} | {} |\n",
+            info.code.to_ascii_lowercase(),
             info.code,
             info.name,
             info.severity.as_str(),
