@@ -36,8 +36,6 @@ pub struct FlakeCheck<'a> {
     pub system: &'a str,
     /// e.g. `my-app` or `registry:5000/org/app:v1`.
     pub image_name: &'a str,
-    /// The Starlark file and span of the `NixBuildSpec` call, added as a label.
-    pub origin: Option<(&'a str, Span)>,
 }
 
 /// What a static reading of the flake finds, for the plan preview.
@@ -352,13 +350,6 @@ impl Flake {
         vec![self.missing_output(check, &candidates)]
     }
 
-    fn origin(&self, diagnostic: Diagnostic, check: &FlakeCheck) -> Diagnostic {
-        match check.origin {
-            Some((file, span)) => diagnostic.with_label(file, span, "image requested here"),
-            None => diagnostic,
-        }
-    }
-
     /// SF502 or SF503: no candidate exists for the target system.
     fn missing_output(&mut self, check: &FlakeCheck, candidates: &[Vec<Rc<str>>]) -> Diagnostic {
         let system = check.system;
@@ -442,7 +433,7 @@ impl Flake {
             .with_help(format!(
                 "add `{wanted}` to the flake, built with the packages of `{system}` (for example by wrapping the outputs in `flake-utils.lib.eachDefaultSystem (system: ...)`)"
             ));
-            return self.origin(diagnostic, check);
+            return diagnostic;
         }
 
         // What the flake does define for this system.
@@ -512,7 +503,7 @@ impl Flake {
             format!("flake output `{first}` does not exist: Nix tries {tried}"),
         )
         .with_help(help);
-        self.origin(diagnostic, check)
+        diagnostic
     }
 
     /// The span of the deepest key along `path` that exists and is written in the flake.
@@ -558,7 +549,7 @@ impl Flake {
                 .with_help(
                     "wrap the package in an image, e.g. `pkgs.dockerTools.buildLayeredImage { name = \"...\"; tag = \"latest\"; contents = [ package ]; }`, and select that output",
                 );
-                Some(self.origin(diagnostic, check))
+                Some(diagnostic)
             }
             CallKind::Image => self.check_image_name(check, &call),
         }
@@ -629,7 +620,7 @@ impl Flake {
                 "set `name = \"{}\";`{tag_fix} in the `{builder}` call{alternative}",
                 wanted.repo
             ));
-            return Some(self.origin(diagnostic, check));
+            return Some(diagnostic);
         }
         if wanted.digest {
             return None;
@@ -663,7 +654,7 @@ impl Flake {
             }
             Tag::Static(..) => return None,
         };
-        Some(self.origin(diagnostic, check))
+        Some(diagnostic)
     }
 
     // ---- summary ----
