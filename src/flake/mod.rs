@@ -106,6 +106,14 @@ impl FlakeFile {
         }
     }
 
+    /// The output a misspelt `flake_output` was meant to name, as SF502's help suggests it.
+    pub fn suggest_output(&mut self, flake_output: &str, system: &str) -> Option<String> {
+        match &mut self.reading {
+            Reading::Read(flake) => flake.suggest_output(flake_output, system),
+            Reading::Broken | Reading::Opaque => None,
+        }
+    }
+
     /// The description, inputs and statically known outputs; `None` when the flake has
     /// syntax errors.
     pub fn summary(&mut self) -> Option<&FlakeSummary> {
@@ -350,6 +358,37 @@ impl Flake {
         vec![self.missing_output(check, &candidates)]
     }
 
+    /// What the flake defines for `system`: full attribute paths, and the short names
+    /// `flake_output` may give for them.
+    fn outputs_for(&mut self, system: &str) -> (Vec<String>, Vec<String>) {
+        let system: Rc<str> = system.into();
+        let mut existing: Vec<String> = Vec::new();
+        let mut short_names: Vec<String> = Vec::new();
+        for top in ["packages", "legacyPackages"] {
+            if let Some(keys) = self.static_keys(&[top.into(), system.clone()]) {
+                for (name, _) in keys {
+                    existing.push(format_attr_path(&[
+                        top.into(),
+                        system.clone(),
+                        name.clone(),
+                    ]));
+                    short_names.push(format_component(&name));
+                }
+            }
+        }
+        let default_package: [Rc<str>; 2] = ["defaultPackage".into(), system];
+        if let Found::Yes(..) = self.find(&default_package) {
+            existing.push(format_attr_path(&default_package));
+        }
+        (existing, short_names)
+    }
+
+    fn suggest_output(&mut self, flake_output: &str, system: &str) -> Option<String> {
+        let fragment = normalized_fragment(Some(flake_output))?;
+        let (existing, short_names) = self.outputs_for(system);
+        closest_output(&fragment, &existing, &short_names).map(str::to_owned)
+    }
+
     /// SF502 or SF503: no candidate exists for the target system.
     fn missing_output(&mut self, check: &FlakeCheck, candidates: &[Vec<Rc<str>>]) -> Diagnostic {
         let system = check.system;
@@ -436,26 +475,7 @@ impl Flake {
             return diagnostic;
         }
 
-        // What the flake does define for this system.
-        let system_rc: Rc<str> = system.into();
-        let mut existing: Vec<String> = Vec::new();
-        let mut short_names: Vec<String> = Vec::new();
-        for top in ["packages", "legacyPackages"] {
-            if let Some(keys) = self.static_keys(&[top.into(), system_rc.clone()]) {
-                for (name, _) in keys {
-                    existing.push(format_attr_path(&[
-                        top.into(),
-                        system_rc.clone(),
-                        name.clone(),
-                    ]));
-                    short_names.push(format_component(&name));
-                }
-            }
-        }
-        let default_package: [Rc<str>; 2] = ["defaultPackage".into(), system_rc.clone()];
-        if let Found::Yes(..) = self.find(&default_package) {
-            existing.push(format_attr_path(&default_package));
-        }
+        let (existing, short_names) = self.outputs_for(system);
 
         let mut help = if existing.is_empty() {
             format!("the flake defines no packages for `{system}`")
@@ -465,15 +485,9 @@ impl Flake {
                 quote_list(existing.iter().map(String::as_str), 8)
             )
         };
-        let suggestion = fragment.as_deref().and_then(|fragment| {
-            did_you_mean(
-                fragment,
-                short_names
-                    .iter()
-                    .map(String::as_str)
-                    .chain(existing.iter().map(String::as_str)),
-            )
-        });
+        let suggestion = fragment
+            .as_deref()
+            .and_then(|fragment| closest_output(fragment, &existing, &short_names));
         if let Some(suggestion) = suggestion {
             help.push_str(&format!(
                 "; did you mean `flake_output = \"{suggestion}\"`?"
@@ -797,6 +811,17 @@ fn normalized_fragment(flake_output: Option<&str>) -> Option<String> {
         return None;
     }
     Some(percent_decode(fragment))
+}
+
+fn closest_output<'a>(
+    fragment: &str,
+    existing: &'a [String],
+    short_names: &'a [String],
+) -> Option<&'a str> {
+    did_you_mean(
+        fragment,
+        short_names.iter().chain(existing).map(String::as_str),
+    )
 }
 
 /// The attribute paths Nix tries, in order; `None` when the fragment is malformed.

@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 use super::super::session::{Place, Session};
 use super::super::values::Origin;
 use super::types::ImageChoice;
-use crate::diagnostic::{Diagnostic, Rule};
+use crate::diagnostic::{Diagnostic, Fix, Rule};
 use crate::flake::{FlakeCheck, FlakeFile, FlakeSummary};
 use crate::package::Resolution;
 use crate::plan::{Image, ImageSource, NixBuild};
@@ -272,11 +272,20 @@ fn check_flake(
             image_name: &spec.image_name,
         });
         let output_place = origin.arg("flake_output");
-        state.diagnostics.extend(
-            findings
-                .into_iter()
-                .map(|finding| placed_at_use(finding, &origin.call, &output_place)),
-        );
+        for finding in findings {
+            let mut finding = placed_at_use(finding, &origin.call, &output_place);
+            if finding.rule == Rule::FlakeOutputMissing {
+                finding.fix = spec
+                    .flake_output
+                    .as_deref()
+                    .and_then(|output| flake.suggest_output(output, &session.system))
+                    .zip(state.files.get(&output_place.file))
+                    .and_then(|(suggestion, file)| {
+                        Fix::replace_literal(&file.text, output_place.span, &suggestion)
+                    });
+            }
+            state.diagnostics.push(finding);
+        }
     }
     flake.summary().cloned()
 }
