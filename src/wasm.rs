@@ -79,6 +79,9 @@ export interface Range { start: Position; end: Position }
 
 export interface DiagnosticLabel { file: string; range: Range; message: string }
 
+/** An edit that fixes the diagnostic: `replacement` written over `range` of its file. */
+export interface DiagnosticFix { title: string; range: Range; replacement: string }
+
 export interface Diagnostic {
   /** The stable rule code, e.g. "SF203". */
   code: string;
@@ -91,6 +94,7 @@ export interface Diagnostic {
   range: Range;
   labels?: DiagnosticLabel[];
   help?: string;
+  fix?: DiagnosticFix;
 }
 
 /** 1-based line and column (in characters). */

@@ -16,10 +16,11 @@ use std::str::FromStr;
 use lsp_types::notification::{self, Notification as _};
 use lsp_types::request::{self, Request as _};
 use lsp_types::{
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    InitializeParams, InitializeResult, PositionEncodingKind, PublishDiagnosticsParams,
-    ServerCapabilities, ServerInfo, TextDocumentContentChangeEvent, TextDocumentSyncCapability,
-    TextDocumentSyncKind, Uri,
+    CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams,
+    CodeActionProviderCapability, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, InitializeParams, InitializeResult, PositionEncodingKind,
+    PublishDiagnosticsParams, ServerCapabilities, ServerInfo, TextDocumentContentChangeEvent,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
 };
 use serde_json::Value;
 
@@ -53,7 +54,14 @@ enum Lifecycle {
 /// What was last published for one package, by absolute path of the file.
 #[derive(Default)]
 struct Package {
-    published: BTreeMap<String, Vec<lsp_types::Diagnostic>>,
+    published: BTreeMap<String, Vec<Published>>,
+}
+
+/// A diagnostic as sent, with the quick fix a code action offers for it.
+#[derive(Clone, PartialEq)]
+struct Published {
+    diagnostic: lsp_types::Diagnostic,
+    fix: Option<(String, TextEdit)>,
 }
 
 pub struct Server {
@@ -142,6 +150,9 @@ impl Server {
                 self.stale.clear();
                 Ok(Value::Null)
             }
+            (Lifecycle::Running, request::CodeActionRequest::METHOD) => {
+                protocol::to_value(self.code_actions(protocol::params(params)?))
+            }
             (Lifecycle::Running, _) => Err(ResponseError::new(
                 ErrorCode::MethodNotFound,
                 format!("`{method}` is not supported"),
@@ -203,6 +214,12 @@ impl Server {
                 position_encoding: Some(kind),
                 text_document_sync: Some(TextDocumentSyncCapability::Kind(
                     TextDocumentSyncKind::INCREMENTAL,
+                )),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..CodeActionOptions::default()
+                    },
                 )),
                 ..ServerCapabilities::default()
             },
@@ -304,12 +321,21 @@ impl Server {
             encoding: self.encoding,
             uri_of: &uri_of,
         };
-        let mut published: BTreeMap<String, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
+        let mut published: BTreeMap<String, Vec<Published>> = BTreeMap::new();
         for diagnostic in &result.diagnostics {
             published
                 .entry(absolute_in(root, &diagnostic.file))
                 .or_default()
-                .push(diagnostics::to_lsp(diagnostic, &positions));
+                .push(Published {
+                    diagnostic: diagnostics::to_lsp(diagnostic, &positions),
+                    fix: diagnostic.fix.as_ref().map(|fix| {
+                        let edit = TextEdit {
+                            range: positions.range(&diagnostic.file, fix.span),
+                            new_text: fix.replacement.clone(),
+                        };
+                        (fix.title.clone(), edit)
+                    }),
+                });
         }
         let package = self.packages.entry(root.to_owned()).or_default();
         let before = std::mem::replace(&mut package.published, published);
@@ -332,11 +358,9 @@ impl Server {
     /// `textDocument/publishDiagnostics` for one file: what every package reports on it.
     fn publish(&self, path: &str) -> Option<String> {
         let mut diagnostics: Vec<lsp_types::Diagnostic> = Vec::new();
-        for package in self.packages.values() {
-            for diagnostic in package.published.get(path).into_iter().flatten() {
-                if !diagnostics.contains(diagnostic) {
-                    diagnostics.push(diagnostic.clone());
-                }
+        for published in self.published(path) {
+            if !diagnostics.contains(&published.diagnostic) {
+                diagnostics.push(published.diagnostic.clone());
             }
         }
         let document = self.documents.get(path);
@@ -349,6 +373,56 @@ impl Server {
             notification::PublishDiagnostics::METHOD,
             params,
         ))
+    }
+
+    /// What every package published for one file.
+    fn published(&self, path: &str) -> impl Iterator<Item = &Published> {
+        self.packages
+            .values()
+            .flat_map(move |package| package.published.get(path).into_iter().flatten())
+    }
+
+    /// `textDocument/codeAction`: the quick fixes of the diagnostics in the range.
+    fn code_actions(&self, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
+        let wants_quick_fixes = params.context.only.as_ref().is_none_or(|kinds| {
+            kinds
+                .iter()
+                .any(|kind| CodeActionKind::QUICKFIX.as_str().starts_with(kind.as_str()))
+        });
+        let Some(path) = uri::path_of(params.text_document.uri.as_str()) else {
+            return Vec::new();
+        };
+        if !wants_quick_fixes {
+            return Vec::new();
+        }
+        let mut actions: Vec<CodeActionOrCommand> = Vec::new();
+        for published in self.published(&path) {
+            let Some((title, edit)) = &published.fix else {
+                continue;
+            };
+            if !overlaps(published.diagnostic.range, params.range) {
+                continue;
+            }
+            let action = CodeActionOrCommand::CodeAction(CodeAction {
+                title: title.clone(),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![published.diagnostic.clone()]),
+                edit: Some(WorkspaceEdit {
+                    changes: Some(
+                        [(params.text_document.uri.clone(), vec![edit.clone()])]
+                            .into_iter()
+                            .collect(),
+                    ),
+                    ..WorkspaceEdit::default()
+                }),
+                is_preferred: Some(true),
+                ..CodeAction::default()
+            });
+            if !actions.contains(&action) {
+                actions.push(action);
+            }
+        }
+        actions
     }
 
     /// The URI of a file: the client's own spelling if it is open.
@@ -384,6 +458,12 @@ fn apply_change(
     let (start, end) = (offset(range.start), offset(range.end));
     let (start, end) = (start.min(end), start.max(end));
     text.replace_range(start..end, &change.text);
+}
+
+/// Whether two ranges overlap or touch (a cursor at either end of a diagnostic is on it).
+fn overlaps(a: lsp_types::Range, b: lsp_types::Range) -> bool {
+    let key = |position: lsp_types::Position| (position.line, position.character);
+    key(a.start) <= key(b.end) && key(b.start) <= key(a.end)
 }
 
 /// Whether `path` is inside the folder `root`.

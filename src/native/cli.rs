@@ -38,6 +38,12 @@ enum Command {
         #[command(subcommand)]
         command: EnclaveCommand,
     },
+    /// Serve the Language Server Protocol on stdin and stdout, for editors.
+    Lsp {
+        /// Accepted for clients that pass it (VS Code's); stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// List every rule with its code, severity and summary.
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
@@ -162,6 +168,7 @@ pub fn main() -> ExitCode {
             };
             super::run::enclave_command(command, matches!(format, Format::Json))
         }
+        Command::Lsp { stdio: _ } => super::lsp::run(),
         Command::Rules { format } => {
             print!("{}", render_rules(format));
             ExitCode::SUCCESS

@@ -33,15 +33,19 @@ impl FsSource {
     }
 }
 
+/// The text of a file.
+pub(crate) fn read_text(full: &Path) -> Result<String, ReadError> {
+    match std::fs::read(full) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::NotText),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
+        Err(_) if full.is_dir() => Err(ReadError::IsDir),
+        Err(error) => Err(ReadError::Other(error.to_string())),
+    }
+}
+
 impl SourceProvider for FsSource {
     fn read(&self, path: &str) -> Result<String, ReadError> {
-        let full = self.path(path);
-        match std::fs::read(&full) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::NotText),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
-            Err(_) if full.is_dir() => Err(ReadError::IsDir),
-            Err(error) => Err(ReadError::Other(error.to_string())),
-        }
+        read_text(&self.path(path))
     }
 
     fn entry(&self, path: &str) -> Option<Entry> {

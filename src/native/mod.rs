@@ -4,6 +4,7 @@ pub mod build;
 pub mod cli;
 pub mod docker;
 mod fs_source;
+pub mod lsp;
 pub mod nix;
 pub mod run;
 
