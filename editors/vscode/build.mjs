@@ -6,7 +6,7 @@
 //   node build.mjs --dev      # with source maps
 
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 
 const dev = process.argv.includes('--dev');
 const wasm = new URL('../../pkg/starflake_bg.wasm', import.meta.url);
@@ -32,8 +32,6 @@ await Promise.all([
   esbuild.build({ ...common, platform: 'browser', format: 'cjs', entryPoints: { extension: 'src/web/extension.ts' }, outdir: 'dist/web' }),
   esbuild.build({ ...common, platform: 'browser', format: 'iife', entryPoints: { server: 'server/browser.ts' }, outdir: 'dist/web' }),
 ]);
-for (const dir of ['dist', 'dist/web']) {
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(wasm, `${dir}/starflake_bg.wasm`);
-}
+// One copy for both servers: the Web Worker fetches it from dist/ too.
+copyFileSync(wasm, 'dist/starflake_bg.wasm');
 console.log(`built dist/ (${dev ? 'development' : 'minified'})`);

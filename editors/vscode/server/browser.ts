@@ -55,7 +55,8 @@ reader.listen((message) => {
 });
 
 void (async () => {
-  const wasm = await fetch(new URL('starflake_bg.wasm', self.location.href));
+  // dist/web/server.js: the module is dist/starflake_bg.wasm, shared with the Node server.
+  const wasm = await fetch(new URL('../starflake_bg.wasm', self.location.href));
   initSync({ module: await wasm.arrayBuffer() });
   serve(LspServer, files, {
     listen(receive) {
