@@ -134,7 +134,7 @@ test('a quick fix edits the misspelt name, and the fix clears the diagnostic', a
   // Apply it as an editor would, and the server takes the diagnostic back.
   await connection.sendNotification(DidChangeTextDocumentNotification.type, {
     textDocument: { uri, version: 2 },
-    contentChanges: action.edit.changes[uri],
+    contentChanges: action.edit.changes[uri].map(({ range, newText }) => ({ range, text: newText })),
   });
   await until(() => !published.get(uri).some((d) => d.code === fix.code), `${fix.code} to be cleared`);
 });
