@@ -6,6 +6,7 @@
 // EDITS edits; beside it, in the same run, the full check of the same package by the same
 // module (`Workspace.check`). Goal: the edit under 100 ms.
 //
+// The edits alternately break and fix the module, so each one changes its diagnostics.
 // The server debounces re-checks (150 ms after the last message in the editor); here the
 // deferred work runs right after each `didChange`, so the figure is the work, not the wait.
 //
@@ -73,25 +74,31 @@ const published = () => received.find((m) => m.method === 'textDocument/publishD
 request('initialize', { processId: null, rootUri: pathToFileURL(dir).href, capabilities: {} });
 notify('initialized', {});
 notify('textDocument/didOpen', { textDocument: { uri, languageId: 'starlark', version: 1, text: files[edited] } });
-if (!published()) throw new Error(`no diagnostics for ${edited} after didOpen`);
-const errors = published().params.diagnostics.filter((d) => d.severity === 1);
+// A file without problems gets no publishDiagnostics on open.
+const errors = (published()?.params.diagnostics ?? []).filter((d) => d.severity === 1);
 if (errors.length) throw new Error(`the generated package must be valid: ${JSON.stringify(errors[0])}`);
 
-// Type one character at the end of the first line, then delete it, and so on.
-const firstLine = files[edited].split('\n')[0];
+// The module's first line is `shared = import_module(...)`. Typing one character into the name
+// (`sharedx`) breaks every use of `shared` below it; deleting it fixes them again. Either way
+// the file's diagnostics change, so every edit ends in a publishDiagnostics for it.
+const name = 'shared';
+if (!files[edited].startsWith(`${name} = `)) throw new Error(`${edited} no longer starts with \`${name} = \``);
 const samples = [];
 for (let edit = 1; edit <= WARM_UP + EDITS; edit++) {
   const typing = edit % 2 === 1;
-  const at = firstLine.length;
+  const at = { line: 0, character: name.length };
   const change = typing
-    ? { range: { start: { line: 0, character: at }, end: { line: 0, character: at } }, text: ' ' }
-    : { range: { start: { line: 0, character: at }, end: { line: 0, character: at + 1 } }, text: '' };
+    ? { range: { start: at, end: at }, text: 'x' }
+    : { range: { start: at, end: { line: 0, character: name.length + 1 } }, text: '' };
   received = [];
   const start = performance.now();
   notify('textDocument/didChange', { textDocument: { uri, version: edit + 1 }, contentChanges: [change] });
   server.runDeferred();
   const elapsed = performance.now() - start;
-  if (!published()) throw new Error(`edit ${edit}: no publishDiagnostics for ${edited}`);
+  const diagnostics = published()?.params.diagnostics;
+  if (!diagnostics || (diagnostics.length > 0) !== typing) {
+    throw new Error(`edit ${edit}: expected ${typing ? 'errors' : 'no diagnostics'} for ${edited}, got ${JSON.stringify(diagnostics)}`);
+  }
   if (edit > WARM_UP) samples.push(elapsed);
 }
 request('shutdown', null);
