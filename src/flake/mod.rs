@@ -510,14 +510,13 @@ impl Flake {
             .deepest_span(&candidates[0])
             .or(self.outputs_span)
             .unwrap_or_default();
-        let diagnostic = Diagnostic::new(
+        Diagnostic::new(
             Rule::FlakeOutputMissing,
             check.flake_file,
             span,
             format!("flake output `{first}` does not exist: Nix tries {tried}"),
         )
-        .with_help(help);
-        diagnostic
+        .with_help(help)
     }
 
     /// The span of the deepest key along `path` that exists and is written in the flake.
