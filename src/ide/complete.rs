@@ -28,13 +28,12 @@ pub(super) fn completions(analysis: &Analysis, file: &str, cursor: &Cursor) -> V
     if let Some(receiver) = receiver {
         return members(analysis, file, &receiver, replace);
     }
-    if cursor
-        .tokens
-        .iter()
-        .any(|token| token.span.start < cursor.offset && cursor.offset < token.span.end)
-        && word.is_none()
+    if word.is_none()
+        && cursor
+            .token_at()
+            .is_some_and(|at| cursor.tokens[at].span.start < cursor.offset)
     {
-        // Inside a number or an operator.
+        // Inside a number, an operator or a closed string's quotes: nothing to offer.
         return Vec::new();
     }
     let mut found = Vec::new();
@@ -207,7 +206,6 @@ fn quoted_values(
         .into_iter()
         .map(|value| Completion {
             insert: format!("\"{}\"", value.label),
-            replace,
             ..value.completion(replace)
         })
         .collect()

@@ -11,7 +11,8 @@ pub(crate) struct Arg {
     pub keyword: Option<String>,
     /// The keyword's span, for `name =` arguments.
     pub keyword_span: Option<Span>,
-    /// From the first token to the last, or an empty span where nothing is written yet.
+    /// From the separator before it (`(` or `,`) to the one after, so that an offset in the
+    /// blank after a comma is in this argument.
     pub span: Span,
     /// The value's tokens (after `=` for keywords): index range into the token list.
     pub value: std::ops::Range<usize>,

@@ -10,30 +10,29 @@ pub(super) fn hover(analysis: &Analysis, file: &str, cursor: &Cursor) -> Option<
     let at = cursor.name_at()?;
     let token = cursor.tokens[at];
     let name = token.text(cursor.text);
-    let markdown = if let Some(receiver) = cursor.receiver(at) {
-        member(analysis, file, &receiver, name)?
-    } else if cursor
-        .next(at)
-        .is_some_and(|next| cursor.tokens[next].kind == Kind::Assign)
-    {
-        keyword(analysis, cursor, token.span)?
-    } else if let Some(info) = analysis.builtin(&[name.to_owned()]) {
-        let mut text = markdown::builtin(info);
-        let called = cursor
-            .next(at)
-            .is_some_and(|next| cursor.tokens[next].kind == Kind::Open(b'('));
-        if info.name == "NixBuildSpec" && called {
-            text.push('\n');
-            text.push_str(&nix_image(analysis, file, cursor, token.span.start));
-        }
-        text
-    } else {
-        let item = analysis
-            .outline(file)
-            .into_iter()
-            .find(|item| item.name == name)?;
-        markdown::item(&item, file)
-    };
+    let next = cursor.next(at).map(|next| cursor.tokens[next].kind);
+    let markdown = match cursor.receiver(at) {
+        Some(receiver) => member(analysis, file, &receiver, name),
+        None => (next == Some(Kind::Assign))
+            .then(|| keyword(analysis, cursor, token.span))
+            .flatten()
+            .or_else(|| {
+                let info = analysis.builtin(&[name.to_owned()])?;
+                let mut text = markdown::builtin(info);
+                if info.name == "NixBuildSpec" && next == Some(Kind::Open(b'(')) {
+                    text.push('\n');
+                    text.push_str(&nix_image(analysis, file, cursor, token.span.start));
+                }
+                Some(text)
+            })
+            .or_else(|| {
+                let item = analysis
+                    .outline(file)
+                    .into_iter()
+                    .find(|item| item.name == name)?;
+                Some(markdown::item(&item, file))
+            }),
+    }?;
     Some(Hover {
         markdown,
         span: token.span,
