@@ -114,6 +114,23 @@ impl FlakeFile {
         }
     }
 
+    /// Where the output `nix build <flake>#<flake_output>` builds for `system` is written: the
+    /// deepest key of its attribute path that has a place in the file. `None` when no
+    /// candidate is known to exist.
+    pub fn output_span(&mut self, flake_output: Option<&str>, system: &str) -> Option<Span> {
+        let Reading::Read(flake) = &mut self.reading else {
+            return None;
+        };
+        for path in candidates(flake_output, system)? {
+            match flake.find(&path) {
+                Found::Yes(..) => return flake.deepest_span(&path),
+                Found::No => continue,
+                Found::Unknown => return None,
+            }
+        }
+        None
+    }
+
     /// The description, inputs and statically known outputs; `None` when the flake has
     /// syntax errors.
     pub fn summary(&mut self) -> Option<&FlakeSummary> {
