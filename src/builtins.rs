@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::eval::{BuiltinDef, INSTRUCTION_DEFS, Param, global_defs};
+use crate::eval::{BuiltinDef, DESCRIPTION, INSTRUCTION_DEFS, Param, global_defs};
 
 /// Whether a builtin is a predeclared global or a `plan.*` instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -54,7 +54,23 @@ impl BuiltinInfo {
     pub fn param(&self, name: &str) -> Option<&ParamInfo> {
         self.params.iter().find(|param| param.name == name)
     }
+
+    /// Every parameter a call may name: the builtin's own, then the `description` Kurtosis
+    /// adds to all of them (positionally too, after the last).
+    pub fn all_params(&self) -> impl Iterator<Item = &ParamInfo> {
+        let description = (!self.variadic).then_some(&DESCRIPTION_PARAM);
+        self.params.iter().chain(description)
+    }
 }
+
+/// The optional argument Kurtosis adds to every builtin but `print`.
+pub const DESCRIPTION_PARAM: ParamInfo = ParamInfo {
+    name: DESCRIPTION,
+    required: false,
+    ty: "str",
+    default: None,
+    doc: "What Kurtosis prints for this step instead of its default description.",
+};
 
 /// Every global builtin, then every `plan.*` instruction, in the order Kurtosis lists them.
 pub fn builtins() -> Vec<BuiltinInfo> {

@@ -11,6 +11,7 @@ pub mod diagnostic;
 mod eval;
 pub mod files;
 pub mod flake;
+pub mod ide;
 pub mod imageref;
 pub mod lsp;
 pub mod package;

@@ -543,6 +543,15 @@ impl SourceProvider for ManifestOverride<'_> {
             found => found,
         }
     }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let mut names = self.inner.list(dir);
+        if dir.is_empty() && !names.iter().any(|name| name == MANIFEST_FILE) {
+            names.push(MANIFEST_FILE.to_owned());
+            names.sort();
+        }
+        names
+    }
 }
 
 /// The `files` argument: a map of texts or a pair of callbacks.

@@ -141,7 +141,7 @@ impl BuiltinDef {
 }
 
 /// Kurtosis adds this optional argument to every builtin.
-const DESCRIPTION: &str = "description";
+pub(crate) const DESCRIPTION: &str = "description";
 
 #[derive(Clone, Copy)]
 struct Bound<'v> {

@@ -27,7 +27,7 @@ use crate::text::Span;
 use callsites::CallSites;
 use values::{PlanObject, Unknown};
 
-pub(crate) use args::{BuiltinDef, Param};
+pub(crate) use args::{BuiltinDef, DESCRIPTION, Param};
 pub use builtins::{GLOBAL_NAMES, INSTRUCTION_NAMES};
 pub(crate) use builtins::{INSTRUCTIONS as INSTRUCTION_DEFS, globals as global_defs};
 
@@ -48,6 +48,12 @@ pub(crate) fn globals() -> Globals {
         .with(builtins::register)
         .with(percent::register)
         .build()
+}
+
+/// Parses a module as a check does: Kurtosis's dialect, tabs read as starlark-go reads them
+/// (offsets unchanged, so spans point into `text`).
+pub(crate) fn parse(path: &str, text: &str) -> starlark::Result<AstModule> {
+    AstModule::parse(path, tabs::untab(text).into_owned(), &DIALECT)
 }
 
 /// Turns an error that stopped evaluation into a diagnostic.
@@ -218,7 +224,7 @@ impl<'a> Session<'a> {
                 return Err(LoadFailure::Reported);
             }
         };
-        let mut ast = match AstModule::parse(path, tabs::untab(&text).into_owned(), &DIALECT) {
+        let mut ast = match parse(path, &text) {
             Ok(ast) => ast,
             Err(error) => {
                 self.state.borrow_mut().files.insert(path, &text);
@@ -472,7 +478,7 @@ pub(crate) fn run_package(
         .get(main_path)
         .map(|file| file.text.clone())
         .unwrap_or_default();
-    let params = AstModule::parse(main_path, tabs::untab(&text).into_owned(), &DIALECT)
+    let params = parse(main_path, &text)
         .ok()
         .and_then(|ast| dialect::function_params(&ast, function));
     let Some((name_span, params)) = params else {

@@ -114,6 +114,23 @@ impl FlakeFile {
         }
     }
 
+    /// Where the output `nix build <flake>#<flake_output>` builds for `system` is written: the
+    /// deepest key of its attribute path that has a place in the file. `None` when no
+    /// candidate is known to exist.
+    pub fn output_span(&mut self, flake_output: Option<&str>, system: &str) -> Option<Span> {
+        let Reading::Read(flake) = &mut self.reading else {
+            return None;
+        };
+        for path in candidates(flake_output, system)? {
+            match flake.find(&path) {
+                Found::Yes(..) => return flake.deepest_span(&path),
+                Found::No => continue,
+                Found::Unknown => return None,
+            }
+        }
+        None
+    }
+
     /// The description, inputs and statically known outputs; `None` when the flake has
     /// syntax errors.
     pub fn summary(&mut self) -> Option<&FlakeSummary> {
@@ -510,14 +527,13 @@ impl Flake {
             .deepest_span(&candidates[0])
             .or(self.outputs_span)
             .unwrap_or_default();
-        let diagnostic = Diagnostic::new(
+        Diagnostic::new(
             Rule::FlakeOutputMissing,
             check.flake_file,
             span,
             format!("flake output `{first}` does not exist: Nix tries {tried}"),
         )
-        .with_help(help);
-        diagnostic
+        .with_help(help)
     }
 
     /// The span of the deepest key along `path` that exists and is written in the flake.

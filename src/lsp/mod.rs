@@ -243,10 +243,15 @@ impl Server {
                 version: document.version,
             },
         );
+        let mut published = BTreeSet::new();
         if let Some(root) = package_root(&path, &self.documents, self.files.as_ref()) {
-            self.packages.entry(root.clone()).or_default();
             self.stale.remove(&root);
-            self.check_package(&root, out);
+            published = self.check_package(&root, out);
+        }
+        // A file just opened gets its list even when it is empty or unchanged, so the client
+        // knows it was checked.
+        if !published.contains(&path) {
+            out.extend(self.publish(&path));
         }
     }
 
@@ -307,8 +312,8 @@ impl Server {
     }
 
     /// Checks one package and publishes the diagnostics of every file whose list changed,
-    /// including an empty list where problems were fixed.
-    fn check_package(&mut self, root: &str, out: &mut Vec<String>) {
+    /// including an empty list where problems were fixed; returns the files published.
+    fn check_package(&mut self, root: &str, out: &mut Vec<String>) -> BTreeSet<String> {
         let source = PackageSource {
             root,
             documents: &self.documents,
@@ -353,6 +358,7 @@ impl Server {
             )
             .collect();
         out.extend(changed.iter().filter_map(|path| self.publish(path)));
+        changed
     }
 
     /// `textDocument/publishDiagnostics` for one file: what every package reports on it.
