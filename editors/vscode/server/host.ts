@@ -38,7 +38,8 @@ export function serve(Server: ServerConstructor, files: LspFiles, host: Host): v
     const exitCode = server.exitCode;
     if (exitCode !== undefined) {
       clearTimeout(timer);
-      void lastWrite.finally(() => host.exit(exitCode));
+      const exit = () => host.exit(exitCode);
+      void lastWrite.then(exit, exit);
       return;
     }
     clearTimeout(timer);
