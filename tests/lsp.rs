@@ -665,3 +665,127 @@ fn starflake_lsp_serves_over_stdio_survives_garbage_and_exits_cleanly() {
     let status = server.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+// ---------------------------------------------------------------- editor features
+
+/// The position of the `nth` occurrence of `needle` in `text` (plus `shift` characters), in
+/// UTF-16 units.
+fn position_of(text: &str, needle: &str, shift: usize) -> Value {
+    let offset = text.find(needle).expect("the needle is in the text") + shift;
+    let line = text[..offset].matches('\n').count();
+    let line_start = text[..offset].rfind('\n').map_or(0, |newline| newline + 1);
+    json!({ "line": line, "character": text[line_start..offset].encode_utf16().count() })
+}
+
+fn at(path: &str, position: Value) -> Value {
+    json!({ "textDocument": { "uri": uri_of(&fixture(path)) }, "position": position })
+}
+
+#[test]
+fn hover_documents_the_builtin_under_the_cursor_with_its_range() {
+    let mut client = Client::utf16();
+    let text = disk_text("app/main.star");
+    client.open("app/main.star", &text);
+    let hover = client.request(
+        "textDocument/hover",
+        at("app/main.star", position_of(&text, "ServiceConfig", 3)),
+    );
+    assert_eq!(hover["contents"]["kind"], "markdown");
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("ServiceConfig"),
+        "{hover:#}"
+    );
+    let start = position_of(&text, "ServiceConfig", 0);
+    assert_eq!(hover["range"]["start"], start);
+    // Nothing to say on a blank line.
+    assert_eq!(
+        client.request(
+            "textDocument/hover",
+            at("app/main.star", json!({ "line": 1, "character": 0 }))
+        ),
+        Value::Null
+    );
+}
+
+#[test]
+fn completion_after_plan_dot_offers_instructions_replacing_the_typed_word() {
+    let mut client = Client::utf16();
+    let text = disk_text("app/main.star").replace("    plan.add_service(", "    plan.add_s(");
+    client.open("app/main.star", &text);
+    let items = client.request(
+        "textDocument/completion",
+        at("app/main.star", position_of(&text, "plan.add_s(", 10)),
+    );
+    let item = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["label"] == "add_service")
+        .unwrap_or_else(|| panic!("add_service is offered: {items:#}"));
+    assert_eq!(item["kind"], 2, "a method");
+    let edit = &item["textEdit"];
+    assert_eq!(edit["newText"], "add_service");
+    assert_eq!(edit["range"]["start"], position_of(&text, "plan.add_s(", 5));
+    assert_eq!(edit["range"]["end"], position_of(&text, "plan.add_s(", 10));
+}
+
+#[test]
+fn signature_help_marks_the_argument_being_written() {
+    let mut client = Client::utf16();
+    let text = disk_text("app/lib/services.star");
+    client.open("app/lib/services.star", &text);
+    let help = client.request(
+        "textDocument/signatureHelp",
+        at(
+            "app/lib/services.star",
+            position_of(&text, "number = 8080", 0),
+        ),
+    );
+    let signature = &help["signatures"][0];
+    let label = signature["label"].as_str().unwrap();
+    assert!(label.starts_with("PortSpec("), "{label}");
+    let active = help["activeParameter"].as_u64().unwrap() as usize;
+    let [start, end] = [0, 1].map(|end| {
+        signature["parameters"][active]["label"][end]
+            .as_u64()
+            .unwrap() as usize
+    });
+    assert!(label[start..end].starts_with("number"), "{label}");
+}
+
+#[test]
+fn definition_follows_a_locator_to_its_file_and_a_member_to_its_def() {
+    let mut client = Client::utf16();
+    let text = disk_text("app/main.star");
+    client.open("app/main.star", &text);
+    let services = uri_of(&fixture("app/lib/services.star"));
+    let locator = client.request(
+        "textDocument/definition",
+        at("app/main.star", position_of(&text, "/lib/services.star", 3)),
+    );
+    assert_eq!(locator[0]["uri"], services);
+    let member = client.request(
+        "textDocument/definition",
+        at("app/main.star", position_of(&text, "add_web", 2)),
+    );
+    assert_eq!(member[0]["uri"], services);
+    assert_eq!(member[0]["range"]["start"]["line"], 0);
+}
+
+#[test]
+fn document_symbols_list_functions_and_the_services_they_add() {
+    let mut client = Client::utf16();
+    client.open("app/main.star", &disk_text("app/main.star"));
+    client.open("app/lib/services.star", &disk_text("app/lib/services.star"));
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri_of(&fixture("app/lib/services.star")) } }),
+    );
+    assert_eq!(symbols[0]["name"], "add_web");
+    assert_eq!(symbols[0]["kind"], 12, "a function");
+    assert_eq!(symbols[0]["selectionRange"], range(0, 4, 11));
+    assert_eq!(symbols[0]["children"][0]["name"], "web");
+}

@@ -6,6 +6,7 @@
 //! once that long has passed without a new message, so a burst of keystrokes costs one check.
 
 mod diagnostics;
+mod features;
 mod protocol;
 pub mod uri;
 mod workspace;
@@ -17,14 +18,15 @@ use lsp_types::notification::{self, Notification as _};
 use lsp_types::request::{self, Request as _};
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams,
-    CodeActionProviderCapability, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, InitializeParams, InitializeResult, PositionEncodingKind,
-    PublishDiagnosticsParams, ServerCapabilities, ServerInfo, TextDocumentContentChangeEvent,
+    CodeActionProviderCapability, CompletionOptions, DidChangeTextDocumentParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, HoverProviderCapability,
+    InitializeParams, InitializeResult, OneOf, PositionEncodingKind, PublishDiagnosticsParams,
+    ServerCapabilities, ServerInfo, SignatureHelpOptions, TextDocumentContentChangeEvent,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
 };
 use serde_json::Value;
 
-use crate::check::{CheckOptions, check};
+use crate::check::{CheckOptions, CheckResult, check};
 use crate::source::{Entry, EntryKind, ReadError};
 use crate::text::{LineIndex, PositionEncoding};
 use diagnostics::Positions;
@@ -55,6 +57,8 @@ enum Lifecycle {
 #[derive(Default)]
 struct Package {
     published: BTreeMap<String, Vec<Published>>,
+    /// The last check, which editor questions about the package rest on.
+    result: Option<CheckResult>,
 }
 
 /// A diagnostic as sent, with the quick fix a code action offers for it.
@@ -153,6 +157,21 @@ impl Server {
             (Lifecycle::Running, request::CodeActionRequest::METHOD) => {
                 protocol::to_value(self.code_actions(protocol::params(params)?))
             }
+            (Lifecycle::Running, request::HoverRequest::METHOD) => {
+                protocol::to_value(self.hover(protocol::params(params)?))
+            }
+            (Lifecycle::Running, request::Completion::METHOD) => {
+                protocol::to_value(self.completion(protocol::params(params)?))
+            }
+            (Lifecycle::Running, request::SignatureHelpRequest::METHOD) => {
+                protocol::to_value(self.signature_help(protocol::params(params)?))
+            }
+            (Lifecycle::Running, request::GotoDefinition::METHOD) => {
+                protocol::to_value(self.definition(protocol::params(params)?))
+            }
+            (Lifecycle::Running, request::DocumentSymbolRequest::METHOD) => {
+                protocol::to_value(self.document_symbols(protocol::params(params)?))
+            }
             (Lifecycle::Running, _) => Err(ResponseError::new(
                 ErrorCode::MethodNotFound,
                 format!("`{method}` is not supported"),
@@ -221,6 +240,17 @@ impl Server {
                         ..CodeActionOptions::default()
                     },
                 )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some([".", "\"", "/", "("].map(str::to_owned).to_vec()),
+                    ..CompletionOptions::default()
+                }),
+                signature_help_provider: Some(SignatureHelpOptions {
+                    trigger_characters: Some(vec!["(".to_owned(), ",".to_owned()]),
+                    ..SignatureHelpOptions::default()
+                }),
+                definition_provider: Some(OneOf::Left(true)),
+                document_symbol_provider: Some(OneOf::Left(true)),
                 ..ServerCapabilities::default()
             },
             server_info: Some(ServerInfo {
@@ -344,6 +374,7 @@ impl Server {
         }
         let package = self.packages.entry(root.to_owned()).or_default();
         let before = std::mem::replace(&mut package.published, published);
+        package.result = Some(result);
         let package = &self.packages[root];
         let changed: BTreeSet<String> = before
             .iter()
