@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of starflake: formatting, lints (native and wasm32), unit, golden and
-# end-to-end tests (real Nix, real Docker), the wasm32 build, the wasm module's tests and
-# the playground's browser tests.
+# end-to-end tests (real Nix, real Docker), the wasm32 build, the wasm module's tests,
+# the playground's browser tests and the editor integrations with real LSP clients.
 # Installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,3 +35,6 @@ bash scripts/test-wasm.sh
 
 step "web playground: end-to-end tests in headless Chromium"
 bash scripts/test-web.sh
+
+step "editors: the VS Code extension's server (Node IPC) and Neovim (starflake lsp), real LSP clients"
+bash scripts/test-editors.sh

@@ -1,5 +1,7 @@
 //! The pure core: read the package, evaluate it, validate, and produce diagnostics and a plan.
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Rule};
 use crate::eval::{self, Place, Session, State};
 use crate::files::SourceFiles;
@@ -57,6 +59,10 @@ pub struct CheckResult {
     pub diagnostics: Vec<Diagnostic>,
     pub plan: Plan,
     pub files: SourceFiles,
+    /// How this check resolved locators, for the editor to resolve them the same way.
+    pub(crate) resolver: Resolver,
+    /// The locator of every Starlark file the check loaded, by source path.
+    pub(crate) locators: HashMap<String, String>,
 }
 
 /// The `--format json` document.
@@ -80,6 +86,14 @@ impl CheckResult {
 
     pub fn render_human(&self, color: bool) -> String {
         diagnostic::render_human(&self.diagnostics, &self.files, color)
+    }
+
+    /// The locator of the Starlark file at `path`, as relative locators in it resolve.
+    pub(crate) fn locator_of(&self, path: &str) -> String {
+        self.locators
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| self.resolver.locator_of(path))
     }
 }
 
@@ -148,6 +162,7 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
         _ => eval::run_package(&session, &options.main_file, &options.main_function, None),
     };
 
+    let resolver = session.resolver;
     let state = session.state.into_inner();
     diagnostics.extend(state.diagnostics);
     diagnostic::normalize(&mut diagnostics);
@@ -166,6 +181,8 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
         diagnostics,
         plan,
         files: state.files,
+        resolver,
+        locators: state.locators,
     }
 }
 

@@ -516,7 +516,7 @@ pub fn render_human(plan: &Plan) -> String {
 }
 
 /// One line on what the flake says of itself: its description and the outputs it has.
-fn describe_flake(flake: &FlakeSummary) -> String {
+pub fn describe_flake(flake: &FlakeSummary) -> String {
     const SHOWN: usize = 8;
     let mut line = match &flake.description {
         Some(description) => format!("flake \"{description}\": "),

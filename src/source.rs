@@ -35,6 +35,12 @@ pub enum ReadError {
 pub trait SourceProvider {
     fn read(&self, path: &str) -> Result<String, ReadError>;
     fn entry(&self, path: &str) -> Option<Entry>;
+
+    /// The names of the entries of folder `dir`, sorted, for completing paths in an editor.
+    /// A provider that cannot list folders (a pair of read callbacks) offers none.
+    fn list(&self, _dir: &str) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Files held in memory: the wasm module, the playground and the tests.
@@ -96,6 +102,24 @@ impl SourceProvider for MemorySource {
             leaves_root: false,
         })
     }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .filter_map(|key| key.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split('/').next())
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
 }
 
 /// Joins `path` onto `base` and normalizes the result.
@@ -156,5 +180,17 @@ mod tests {
         assert_eq!(source.entry("").map(|e| e.kind), Some(EntryKind::Dir));
         assert_eq!(source.entry("ap"), None);
         assert_eq!(source.read("app"), Err(ReadError::IsDir));
+    }
+
+    #[test]
+    fn memory_source_lists_the_entries_of_a_folder_once_each() {
+        let source = MemorySource::new()
+            .with("main.star", "")
+            .with("nix/app/flake.nix", "{}")
+            .with("nix/app/flake.lock", "{}")
+            .with("nix/db.nix", "{}");
+        assert_eq!(source.list(""), ["main.star", "nix"]);
+        assert_eq!(source.list("nix"), ["app", "db.nix"]);
+        assert!(source.list("missing").is_empty());
     }
 }

@@ -22,6 +22,8 @@ use crate::package::MANIFEST_FILE;
 use crate::source::{Entry, EntryKind, MemorySource, ReadError, SourceProvider, normalize};
 use crate::text::PositionEncoding;
 
+mod lsp;
+
 /// The wall-clock budget of one check when the options give none.
 const DEFAULT_TIMEOUT_MS: f64 = 1000.0;
 
@@ -80,6 +82,9 @@ export interface Range { start: Position; end: Position }
 
 export interface DiagnosticLabel { file: string; range: Range; message: string }
 
+/** An edit that fixes the diagnostic: `replacement` written over `range` of its file. */
+export interface DiagnosticFix { title: string; range: Range; replacement: string }
+
 export interface Diagnostic {
   /** The stable rule code, e.g. "SF203". */
   code: string;
@@ -92,6 +97,7 @@ export interface Diagnostic {
   range: Range;
   labels?: DiagnosticLabel[];
   help?: string;
+  fix?: DiagnosticFix;
 }
 
 /** 1-based line and column (in characters). */
@@ -467,54 +473,70 @@ struct CallbackSource {
 
 impl SourceProvider for CallbackSource {
     fn read(&self, path: &str) -> Result<String, ReadError> {
-        let value = self
-            .read
-            .call1(&self.this, &JsValue::from_str(path))
-            .map_err(|error| {
-                ReadError::Other(format!("the `read` callback threw: {}", describe(&error)))
-            })?;
-        if let Some(text) = value.as_string() {
-            return Ok(text);
-        }
-        if value.is_undefined() || value.is_null() {
-            return match self.entry(path) {
+        let value = self.read.call1(&self.this, &JsValue::from_str(path));
+        text_from_js(value, "read").and_then(|text| {
+            text.ok_or_else(|| match self.entry(path) {
                 Some(Entry {
                     kind: EntryKind::Dir,
                     ..
-                }) => Err(ReadError::IsDir),
-                _ => Err(ReadError::NotFound),
-            };
-        }
-        if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
-            return String::from_utf8(bytes.to_vec()).map_err(|_| ReadError::NotText);
-        }
-        if Reflect::get(&value, &JsValue::from_str("then")).is_ok_and(|then| then.is_function()) {
-            return Err(ReadError::Other(
-                "the `read` callback returned a Promise; it must return the text synchronously"
-                    .to_owned(),
-            ));
-        }
-        Err(ReadError::Other(format!(
-            "the `read` callback returned {}, not a string",
-            value.js_typeof().as_string().unwrap_or_default()
-        )))
+                }) => ReadError::IsDir,
+                _ => ReadError::NotFound,
+            })
+        })
     }
 
     fn entry(&self, path: &str) -> Option<Entry> {
-        let kind = match self.exists.call1(&self.this, &JsValue::from_str(path)) {
-            Ok(value) => match value.as_string().as_deref() {
-                Some("file") => EntryKind::File,
-                Some("dir" | "directory") => EntryKind::Dir,
-                _ if value.as_bool() == Some(true) => EntryKind::File,
-                _ => return None,
-            },
-            // A throwing `exists` means "absent", as documented.
-            Err(_) => return None,
-        };
+        let kind = entry_kind_from_js(self.exists.call1(&self.this, &JsValue::from_str(path)))?;
         Some(Entry {
             kind,
             leaves_root: false,
         })
+    }
+}
+
+/// What a file-reading callback returned: the text, `None` for null/undefined (no such file),
+/// or why it is unusable.
+fn text_from_js(
+    returned: Result<JsValue, JsValue>,
+    callback: &str,
+) -> Result<Option<String>, ReadError> {
+    let value = returned.map_err(|error| {
+        ReadError::Other(format!(
+            "the `{callback}` callback threw: {}",
+            describe(&error)
+        ))
+    })?;
+    if let Some(text) = value.as_string() {
+        return Ok(Some(text));
+    }
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
+        return String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|_| ReadError::NotText);
+    }
+    if Reflect::get(&value, &JsValue::from_str("then")).is_ok_and(|then| then.is_function()) {
+        return Err(ReadError::Other(format!(
+            "the `{callback}` callback returned a Promise; it must return the text synchronously"
+        )));
+    }
+    Err(ReadError::Other(format!(
+        "the `{callback}` callback returned {}, not a string",
+        value.js_typeof().as_string().unwrap_or_default()
+    )))
+}
+
+/// What an `exists`/`stat` callback returned: "file", "dir" (or "directory", or `true` for a
+/// file); anything else, or a throw, means nothing is there.
+fn entry_kind_from_js(returned: Result<JsValue, JsValue>) -> Option<EntryKind> {
+    let value = returned.ok()?;
+    match value.as_string().as_deref() {
+        Some("file") => Some(EntryKind::File),
+        Some("dir" | "directory") => Some(EntryKind::Dir),
+        _ if value.as_bool() == Some(true) => Some(EntryKind::File),
+        _ => None,
     }
 }
 
@@ -548,6 +570,15 @@ impl SourceProvider for ManifestOverride<'_> {
             }),
             found => found,
         }
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let mut names = self.inner.list(dir);
+        if dir.is_empty() && !names.iter().any(|name| name == MANIFEST_FILE) {
+            names.push(MANIFEST_FILE.to_owned());
+            names.sort();
+        }
+        names
     }
 }
 

@@ -3,7 +3,7 @@
 mod render;
 mod rules;
 
-pub use render::{JsonDiagnostic, JsonLabel, render_human, summary, to_json_diagnostics};
+pub use render::{JsonDiagnostic, JsonFix, JsonLabel, render_human, summary, to_json_diagnostics};
 pub use rules::{RULES_DOC, Rule, RuleInfo, rules_doc, rules_markdown};
 
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,15 @@ pub struct Label {
     pub message: String,
 }
 
+/// An edit that fixes a diagnostic: `replacement` written over `span` of the diagnostic's file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// What the edit does, as an editor offers it ("Change `env_var` to `env_vars`").
+    pub title: String,
+    pub span: Span,
+    pub replacement: String,
+}
+
 /// One finding, in byte offsets; positions are computed when it is rendered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -49,6 +58,8 @@ pub struct Diagnostic {
     pub span: Span,
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// Set where the help names the one replacement that fixes the problem.
+    pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
@@ -67,7 +78,13 @@ impl Diagnostic {
             span,
             labels: Vec::new(),
             help: None,
+            fix: None,
         }
+    }
+
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -119,6 +136,33 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
             ))
     });
     diagnostics.dedup();
+}
+
+impl Fix {
+    /// `written` (a name) replaced by `suggestion`.
+    pub fn rename(written: &str, span: Span, suggestion: &str) -> Fix {
+        Fix {
+            title: format!("Change `{written}` to `{suggestion}`"),
+            span,
+            replacement: suggestion.to_owned(),
+        }
+    }
+
+    /// The string literal written at `span` of `text` replaced by `value` in the same quotes;
+    /// `None` when no plain literal is written there (a variable, an expression, escapes).
+    pub fn replace_literal(text: &str, span: Span, value: &str) -> Option<Fix> {
+        let written = text.get(span.range())?;
+        let quote = written.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+        let inner = written.strip_prefix(quote)?.strip_suffix(quote)?;
+        if inner.contains([quote, '\\']) || value.contains([quote, '\\', '\n']) {
+            return None;
+        }
+        Some(Fix {
+            title: format!("Change {written} to {quote}{value}{quote}"),
+            span,
+            replacement: format!("{quote}{value}{quote}"),
+        })
+    }
 }
 
 /// "did you mean `x`?" for a misspelt name, when one candidate is close enough.

@@ -20,6 +20,16 @@ pub struct JsonDiagnostic {
     pub labels: Vec<JsonLabel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<JsonFix>,
+}
+
+/// An edit that fixes the diagnostic, in its file.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonFix {
+    pub title: String,
+    pub range: Range,
+    pub replacement: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -53,6 +63,11 @@ pub fn to_json_diagnostics(
                 })
                 .collect(),
             help: diagnostic.help.clone(),
+            fix: diagnostic.fix.as_ref().map(|fix| JsonFix {
+                title: fix.title.clone(),
+                range: files.range(&diagnostic.file, fix.span, encoding),
+                replacement: fix.replacement.clone(),
+            }),
         })
         .collect()
 }

@@ -12,7 +12,7 @@ use starlark::values::{StarlarkValue, Value, ValueLike};
 
 use super::session::{Place, Session};
 use super::values::{Origin, Unknown, is_unknown};
-use crate::diagnostic::{Diagnostic, Rule, did_you_mean};
+use crate::diagnostic::{Diagnostic, Fix, Rule, did_you_mean};
 use crate::text::Span;
 
 /// One parameter of a builtin. The same entry drives argument binding, and the editor's
@@ -296,10 +296,11 @@ fn bind<'v>(
             }
             Some(slot) => *slot = Some(Bound { value, span }),
             None => {
-                let arg_span = match (site.spread, named_site(key)) {
-                    (false, Some(arg)) => arg.span,
-                    _ => place.span,
+                let written_name = match (site.spread, named_site(key)) {
+                    (false, Some(arg)) => Some(arg.span),
+                    _ => None,
                 };
+                let arg_span = written_name.unwrap_or(place.span);
                 let known = def
                     .params
                     .iter()
@@ -313,7 +314,14 @@ fn bind<'v>(
                 );
                 diagnostic = match did_you_mean(key, known) {
                     Some(suggestion) => {
-                        diagnostic.with_help(format!("did you mean `{suggestion}`?"))
+                        // A named argument starts with its name.
+                        let fix = written_name.map(|arg| {
+                            let name = Span::new(arg.start, arg.start + key.len() as u32);
+                            Fix::rename(key, name, suggestion)
+                        });
+                        diagnostic
+                            .with_help(format!("did you mean `{suggestion}`?"))
+                            .with_fix(fix)
                     }
                     None => diagnostic.with_help(format!("`{name}` takes {}", signature(def))),
                 };
@@ -421,6 +429,33 @@ impl<'v> Call<'v> {
             file: self.place.file.clone(),
             span: self.bound(name).map_or(self.place.span, |bound| bound.span),
         }
+    }
+
+    /// The edit that deletes argument `name` as written (with the comma before it, else the
+    /// one after it), titled `title`; `None` when it was not given by name.
+    pub fn removal_fix(&self, session: &Session, name: &str, title: &str) -> Option<Fix> {
+        let state = session.state.borrow();
+        let args = &state
+            .call_sites
+            .get(&self.place.file)?
+            .get(self.place.span)?
+            .args;
+        let index = args
+            .iter()
+            .position(|arg| arg.name.as_deref() == Some(name))?;
+        let span = match (
+            index.checked_sub(1).map(|before| &args[before]),
+            args.get(index + 1),
+        ) {
+            (Some(before), _) => Span::new(before.span.end, args[index].span.end),
+            (None, Some(after)) => Span::new(args[index].span.start, after.span.start),
+            (None, None) => args[index].span,
+        };
+        Some(Fix {
+            title: title.to_owned(),
+            span,
+            replacement: String::new(),
+        })
     }
 
     /// Where this call and each given argument are, for objects that check later.
@@ -761,6 +796,13 @@ impl DiagnosticBuilder<'_> {
     pub fn help(mut self, help: impl Into<String>) -> Self {
         if let Some(diagnostic) = self.diagnostic.take() {
             self.diagnostic = Some(diagnostic.with_help(help));
+        }
+        self
+    }
+
+    pub fn fix(mut self, fix: Option<Fix>) -> Self {
+        if let Some(diagnostic) = self.diagnostic.take() {
+            self.diagnostic = Some(diagnostic.with_fix(fix));
         }
         self
     }

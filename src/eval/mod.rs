@@ -22,7 +22,7 @@ use starlark::values::{Value, ValueLike};
 use session::StatementTracker;
 pub(crate) use session::{Place, Session, State};
 
-use crate::diagnostic::{Diagnostic, Rule};
+use crate::diagnostic::{Diagnostic, Fix, Rule};
 use crate::source::ReadError;
 use crate::text::Span;
 use callsites::CallSites;
@@ -49,6 +49,12 @@ pub(crate) fn globals() -> Globals {
         .with(builtins::register)
         .with(percent::register)
         .build()
+}
+
+/// Parses a module as a check does: Kurtosis's dialect, tabs read as starlark-go reads them
+/// (offsets unchanged, so spans point into `text`).
+pub(crate) fn parse(path: &str, text: &str) -> starlark::Result<AstModule> {
+    AstModule::parse(path, tabs::untab(text).into_owned(), &DIALECT)
 }
 
 /// Turns an error that stopped evaluation into a diagnostic.
@@ -126,6 +132,35 @@ pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Dia
     diagnostic
 }
 
+/// From "... `add_servce`, did you mean `add_service`?" (an undefined variable or attribute):
+/// the edit renaming the misspelt identifier inside the diagnostic's span.
+fn suggested_name_fix(diagnostic: &Diagnostic, text: &str) -> Option<Fix> {
+    let (before, suggestion) = diagnostic.message.rsplit_once(", did you mean `")?;
+    let suggestion = suggestion.strip_suffix("`?")?;
+    // The last quoted name before the suggestion: "Variable `x` not found", "... attribute `x`".
+    let written = before.split('`').skip(1).step_by(2).last()?;
+    let attribute = diagnostic.rule == Rule::UnknownAttribute;
+    let start = diagnostic.span.start as usize;
+    let within = text.get(start..diagnostic.span.end as usize)?;
+    let is_identifier = |c: char| c.is_alphanumeric() || c == '_';
+    let (offset, _) = within.match_indices(written).find(|&(at, _)| {
+        let preceding = within[..at].trim_end().chars().next_back();
+        let follows = within[at + written.len()..].chars().next();
+        !follows.is_some_and(is_identifier)
+            && if attribute {
+                preceding == Some('.')
+            } else {
+                !within[..at].chars().next_back().is_some_and(is_identifier)
+            }
+    })?;
+    let at = (start + offset) as u32;
+    Some(Fix::rename(
+        written,
+        Span::new(at, at + written.len() as u32),
+        suggestion,
+    ))
+}
+
 /// Why a module could not be loaded; the reason has been reported.
 pub(crate) enum LoadFailure {
     /// Parse error, evaluation error, cycle: reported already.
@@ -133,6 +168,20 @@ pub(crate) enum LoadFailure {
 }
 
 impl<'a> Session<'a> {
+    /// Reports an error that stopped evaluation, with a fix when starlark names the one
+    /// identifier a misspelt name was meant to be.
+    fn report_error(&self, error: &starlark::Error, fallback: &Place) {
+        let diagnostic = error_diagnostic(error, fallback);
+        let fix = {
+            let state = self.state.borrow();
+            state
+                .files
+                .get(&diagnostic.file)
+                .and_then(|file| suggested_name_fix(&diagnostic, &file.text))
+        };
+        self.report(diagnostic.with_fix(fix));
+    }
+
     fn new_evaluator_limits(&self, eval: &mut Evaluator<'_, '_, 'a>) {
         // Both setters only fail when called twice or with zero.
         let _ = eval.set_max_tick_count(MAX_TICKS);
@@ -178,17 +227,17 @@ impl<'a> Session<'a> {
                 return Err(LoadFailure::Reported);
             }
         };
-        let mut ast = match AstModule::parse(path, tabs::untab(&text).into_owned(), &DIALECT) {
+        let mut ast = match parse(path, &text) {
             Ok(ast) => ast,
             Err(error) => {
                 self.state.borrow_mut().files.insert(path, &text);
-                self.report(error_diagnostic(
+                self.report_error(
                     &error,
                     &Place {
                         file: path.to_owned(),
                         span: Span::default(),
                     },
-                ));
+                );
                 return Err(LoadFailure::Reported);
             }
         };
@@ -217,23 +266,23 @@ impl<'a> Session<'a> {
             drop(eval);
             match result {
                 Ok(_) => module.freeze().map_err(|error| {
-                    self.report(error_diagnostic(
+                    self.report_error(
                         &starlark::Error::from(error),
                         &Place {
                             file: path.to_owned(),
                             span: Span::default(),
                         },
-                    ));
+                    );
                     LoadFailure::Reported
                 }),
                 Err(error) => {
-                    self.report(error_diagnostic(
+                    self.report_error(
                         &error,
                         &self.unplaced_error_at(Place {
                             file: path.to_owned(),
                             span: Span::default(),
                         }),
-                    ));
+                    );
                     Err(LoadFailure::Reported)
                 }
             }
@@ -432,7 +481,7 @@ pub(crate) fn run_package(
         .get(main_path)
         .map(|file| file.text.clone())
         .unwrap_or_default();
-    let params = AstModule::parse(main_path, tabs::untab(&text).into_owned(), &DIALECT)
+    let params = parse(main_path, &text)
         .ok()
         .and_then(|ast| dialect::function_params(&ast, function));
     let Some((name_span, params)) = params else {
@@ -647,7 +696,7 @@ fn call_entry<'n>(
             Ok(result) => to_json(result),
             Err(error) => {
                 let place = session.unplaced_error_at(entry_place.clone());
-                session.report(error_diagnostic(&error, &place));
+                session.report_error(&error, &place);
                 None
             }
         }

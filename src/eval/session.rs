@@ -10,7 +10,7 @@ use starlark::environment::{FrozenModule, Globals};
 use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
 
 use super::callsites::CallSites;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Fix};
 use crate::files::SourceFiles;
 use crate::flake::FlakeFile;
 use crate::package::Resolver;
@@ -229,6 +229,12 @@ impl<'a> Session<'a> {
             ),
             None => (place.clone(), place.clone()),
         }
+    }
+
+    /// The fix writing `value` over the string literal at `place` (see [`Fix::replace_literal`]).
+    pub fn literal_fix(&self, place: &Place, value: &str) -> Option<Fix> {
+        let state = self.state.borrow();
+        Fix::replace_literal(&state.files.get(&place.file)?.text, place.span, value)
     }
 
     pub fn locator_of(&self, path: &str) -> String {

@@ -36,8 +36,6 @@ pub struct FlakeCheck<'a> {
     pub system: &'a str,
     /// e.g. `my-app` or `registry:5000/org/app:v1`.
     pub image_name: &'a str,
-    /// The Starlark file and span of the `NixBuildSpec` call, added as a label.
-    pub origin: Option<(&'a str, Span)>,
 }
 
 /// What a static reading of the flake finds, for the plan preview.
@@ -106,6 +104,31 @@ impl FlakeFile {
             Reading::Read(flake) => flake.check_output(check),
             Reading::Broken | Reading::Opaque => Vec::new(),
         }
+    }
+
+    /// The output a misspelt `flake_output` was meant to name, as SF502's help suggests it.
+    pub fn suggest_output(&mut self, flake_output: &str, system: &str) -> Option<String> {
+        match &mut self.reading {
+            Reading::Read(flake) => flake.suggest_output(flake_output, system),
+            Reading::Broken | Reading::Opaque => None,
+        }
+    }
+
+    /// Where the output `nix build <flake>#<flake_output>` builds for `system` is written: the
+    /// deepest key of its attribute path that has a place in the file. `None` when no
+    /// candidate is known to exist.
+    pub fn output_span(&mut self, flake_output: Option<&str>, system: &str) -> Option<Span> {
+        let Reading::Read(flake) = &mut self.reading else {
+            return None;
+        };
+        for path in candidates(flake_output, system)? {
+            match flake.find(&path) {
+                Found::Yes(..) => return flake.deepest_span(&path),
+                Found::No => continue,
+                Found::Unknown => return None,
+            }
+        }
+        None
     }
 
     /// The description, inputs and statically known outputs; `None` when the flake has
@@ -352,11 +375,35 @@ impl Flake {
         vec![self.missing_output(check, &candidates)]
     }
 
-    fn origin(&self, diagnostic: Diagnostic, check: &FlakeCheck) -> Diagnostic {
-        match check.origin {
-            Some((file, span)) => diagnostic.with_label(file, span, "image requested here"),
-            None => diagnostic,
+    /// What the flake defines for `system`: full attribute paths, and the short names
+    /// `flake_output` may give for them.
+    fn outputs_for(&mut self, system: &str) -> (Vec<String>, Vec<String>) {
+        let system: Rc<str> = system.into();
+        let mut existing: Vec<String> = Vec::new();
+        let mut short_names: Vec<String> = Vec::new();
+        for top in ["packages", "legacyPackages"] {
+            if let Some(keys) = self.static_keys(&[top.into(), system.clone()]) {
+                for (name, _) in keys {
+                    existing.push(format_attr_path(&[
+                        top.into(),
+                        system.clone(),
+                        name.clone(),
+                    ]));
+                    short_names.push(format_component(&name));
+                }
+            }
         }
+        let default_package: [Rc<str>; 2] = ["defaultPackage".into(), system];
+        if let Found::Yes(..) = self.find(&default_package) {
+            existing.push(format_attr_path(&default_package));
+        }
+        (existing, short_names)
+    }
+
+    fn suggest_output(&mut self, flake_output: &str, system: &str) -> Option<String> {
+        let fragment = normalized_fragment(Some(flake_output))?;
+        let (existing, short_names) = self.outputs_for(system);
+        closest_output(&fragment, &existing, &short_names).map(str::to_owned)
     }
 
     /// SF502 or SF503: no candidate exists for the target system.
@@ -442,29 +489,10 @@ impl Flake {
             .with_help(format!(
                 "add `{wanted}` to the flake, built with the packages of `{system}` (for example by wrapping the outputs in `flake-utils.lib.eachDefaultSystem (system: ...)`)"
             ));
-            return self.origin(diagnostic, check);
+            return diagnostic;
         }
 
-        // What the flake does define for this system.
-        let system_rc: Rc<str> = system.into();
-        let mut existing: Vec<String> = Vec::new();
-        let mut short_names: Vec<String> = Vec::new();
-        for top in ["packages", "legacyPackages"] {
-            if let Some(keys) = self.static_keys(&[top.into(), system_rc.clone()]) {
-                for (name, _) in keys {
-                    existing.push(format_attr_path(&[
-                        top.into(),
-                        system_rc.clone(),
-                        name.clone(),
-                    ]));
-                    short_names.push(format_component(&name));
-                }
-            }
-        }
-        let default_package: [Rc<str>; 2] = ["defaultPackage".into(), system_rc.clone()];
-        if let Found::Yes(..) = self.find(&default_package) {
-            existing.push(format_attr_path(&default_package));
-        }
+        let (existing, short_names) = self.outputs_for(system);
 
         let mut help = if existing.is_empty() {
             format!("the flake defines no packages for `{system}`")
@@ -474,15 +502,9 @@ impl Flake {
                 quote_list(existing.iter().map(String::as_str), 8)
             )
         };
-        let suggestion = fragment.as_deref().and_then(|fragment| {
-            did_you_mean(
-                fragment,
-                short_names
-                    .iter()
-                    .map(String::as_str)
-                    .chain(existing.iter().map(String::as_str)),
-            )
-        });
+        let suggestion = fragment
+            .as_deref()
+            .and_then(|fragment| closest_output(fragment, &existing, &short_names));
         if let Some(suggestion) = suggestion {
             help.push_str(&format!(
                 "; did you mean `flake_output = \"{suggestion}\"`?"
@@ -505,14 +527,13 @@ impl Flake {
             .deepest_span(&candidates[0])
             .or(self.outputs_span)
             .unwrap_or_default();
-        let diagnostic = Diagnostic::new(
+        Diagnostic::new(
             Rule::FlakeOutputMissing,
             check.flake_file,
             span,
             format!("flake output `{first}` does not exist: Nix tries {tried}"),
         )
-        .with_help(help);
-        self.origin(diagnostic, check)
+        .with_help(help)
     }
 
     /// The span of the deepest key along `path` that exists and is written in the flake.
@@ -558,7 +579,7 @@ impl Flake {
                 .with_help(
                     "wrap the package in an image, e.g. `pkgs.dockerTools.buildLayeredImage { name = \"...\"; tag = \"latest\"; contents = [ package ]; }`, and select that output",
                 );
-                Some(self.origin(diagnostic, check))
+                Some(diagnostic)
             }
             CallKind::Image => self.check_image_name(check, &call),
         }
@@ -629,7 +650,7 @@ impl Flake {
                 "set `name = \"{}\";`{tag_fix} in the `{builder}` call{alternative}",
                 wanted.repo
             ));
-            return Some(self.origin(diagnostic, check));
+            return Some(diagnostic);
         }
         if wanted.digest {
             return None;
@@ -663,7 +684,7 @@ impl Flake {
             }
             Tag::Static(..) => return None,
         };
-        Some(self.origin(diagnostic, check))
+        Some(diagnostic)
     }
 
     // ---- summary ----
@@ -806,6 +827,17 @@ fn normalized_fragment(flake_output: Option<&str>) -> Option<String> {
         return None;
     }
     Some(percent_decode(fragment))
+}
+
+fn closest_output<'a>(
+    fragment: &str,
+    existing: &'a [String],
+    short_names: &'a [String],
+) -> Option<&'a str> {
+    did_you_mean(
+        fragment,
+        short_names.iter().chain(existing).map(String::as_str),
+    )
 }
 
 /// The attribute paths Nix tries, in order; `None` when the fragment is malformed.

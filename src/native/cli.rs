@@ -43,6 +43,12 @@ enum Command {
         #[command(subcommand)]
         command: DepsCommand,
     },
+    /// Serve the Language Server Protocol on stdin and stdout, for editors.
+    Lsp {
+        /// Accepted for clients that pass it (VS Code's); stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// List every rule with its code, severity and summary, or explain one rule.
     Rules {
         /// The rule to explain, by code or name (`SF401`, `flake-not-found`).
@@ -199,6 +205,7 @@ pub fn main() -> ExitCode {
         Command::Deps {
             command: DepsCommand::Fetch { path, packages },
         } => fetch_dependencies(&path, packages),
+        Command::Lsp { stdio: _ } => super::lsp::run(),
         Command::Rules {
             rule,
             explain,

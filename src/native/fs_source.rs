@@ -33,15 +33,19 @@ impl FsSource {
     }
 }
 
+/// The text of a file.
+pub(crate) fn read_text(full: &Path) -> Result<String, ReadError> {
+    match std::fs::read(full) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::NotText),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
+        Err(_) if full.is_dir() => Err(ReadError::IsDir),
+        Err(error) => Err(ReadError::Other(error.to_string())),
+    }
+}
+
 impl SourceProvider for FsSource {
     fn read(&self, path: &str) -> Result<String, ReadError> {
-        let full = self.path(path);
-        match std::fs::read(&full) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::NotText),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
-            Err(_) if full.is_dir() => Err(ReadError::IsDir),
-            Err(error) => Err(ReadError::Other(error.to_string())),
-        }
+        read_text(&self.path(path))
     }
 
     fn entry(&self, path: &str) -> Option<Entry> {
@@ -64,5 +68,16 @@ impl SourceProvider for FsSource {
             _ => false,
         };
         Some(Entry { kind, leaves_root })
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.path(dir)) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
     }
 }

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod deps;
 pub mod docker;
 mod fs_source;
+pub mod lsp;
 pub mod nix;
 pub mod push;
 pub mod run;

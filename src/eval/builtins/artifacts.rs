@@ -104,6 +104,7 @@ pub(crate) fn require_artifact(session: &Session, place: &Place, name: &str) -> 
     );
     diagnostic = match candidate {
         Some((candidate, at)) => diagnostic
+            .with_fix(session.literal_fix(place, &candidate))
             .with_label(at.file, at.span, format!("`{candidate}` is created here"))
             .with_help(format!("did you mean `{candidate}`?")),
         None => diagnostic.with_help("create it first with `plan.upload_files`, `plan.render_templates`, `plan.store_service_files` or a task's `store`, and use the name it returns"),

@@ -5,8 +5,9 @@
 use std::collections::hash_map::Entry;
 
 use super::super::session::{Place, Session};
+use super::super::values::Origin;
 use super::types::{IMAGE_BUILD_SPEC, ImageChoice};
-use crate::diagnostic::{Diagnostic, Rule};
+use crate::diagnostic::{Diagnostic, Fix, Rule};
 use crate::flake::{FlakeCheck, FlakeFile, FlakeSummary};
 use crate::package::Resolution;
 use crate::plan::{Image, ImageSource, NixBuild};
@@ -143,7 +144,7 @@ pub(crate) fn register_image(
                     .with_help("Nix builds the flake from its own folder; keep the flake inside the build context so both name the same files"),
                 );
             }
-            let flake = check_flake(session, &flake_dir, &flake_file, spec, &origin.call);
+            let flake = check_flake(session, &flake_dir, &flake_file, spec, origin);
             let build = NixBuild::new(
                 &flake_dir,
                 &context,
@@ -300,7 +301,7 @@ fn check_flake(
     flake_dir: &str,
     flake_file: &str,
     spec: &super::types::NixSpec,
-    origin: &Place,
+    origin: &Origin,
 ) -> Option<FlakeSummary> {
     let mut state = session.state.borrow_mut();
     let state = &mut *state;
@@ -329,11 +330,43 @@ fn check_flake(
             flake_output: spec.flake_output.as_deref(),
             system: &session.system,
             image_name: &spec.image_name,
-            origin: Some((&origin.file, origin.span)),
         });
-        state.diagnostics.extend(findings);
+        let output_place = origin.arg("flake_output");
+        for finding in findings {
+            let mut finding = placed_at_use(finding, &origin.call, &output_place);
+            if finding.rule == Rule::FlakeOutputMissing {
+                finding.fix = spec
+                    .flake_output
+                    .as_deref()
+                    .and_then(|output| flake.suggest_output(output, &session.system))
+                    .zip(state.files.get(&output_place.file))
+                    .and_then(|(suggestion, file)| {
+                        Fix::replace_literal(&file.text, output_place.span, &suggestion)
+                    });
+            }
+            state.diagnostics.push(finding);
+        }
     }
     flake.summary().cloned()
+}
+
+/// Findings about one use of a flake point back at the NixBuildSpec. A missing output is fixed
+/// in the `.star` file, so SF502 and SF503 are reported at the `flake_output` argument (the
+/// call, without one) with the flake's place as a label; the others stay in the flake, with the
+/// call as a label.
+fn placed_at_use(finding: Diagnostic, call: &Place, output: &Place) -> Diagnostic {
+    let flake_label = match finding.rule {
+        Rule::FlakeOutputMissing => "the flake's outputs, which lack it",
+        Rule::FlakeNonLinux => "the flake builds it only for this system",
+        _ => return finding.with_label(&call.file, call.span, "image requested here"),
+    };
+    let (flake_file, flake_span) = (finding.file.clone(), finding.span);
+    Diagnostic {
+        file: output.file.clone(),
+        span: output.span,
+        ..finding
+    }
+    .with_label(flake_file, flake_span, flake_label)
 }
 
 /// Adds an image to the plan, reporting a name given to two different sources.

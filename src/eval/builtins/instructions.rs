@@ -496,7 +496,8 @@ pub(crate) fn require_service(
     } else if let Some((candidate, place)) = candidate {
         report = report
             .label(&place, format!("`{candidate}` is added here"))
-            .help(format!("did you mean `{candidate}`?"));
+            .help(format!("did you mean `{candidate}`?"))
+            .fix(session.literal_fix(&call.place_of(arg), &candidate));
     } else if known.is_empty() {
         report = report.help("no service has been added yet; add it first with `plan.add_service`");
     } else {

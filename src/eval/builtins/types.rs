@@ -362,7 +362,8 @@ fn nix_build_spec<'v>(
             "flake_output",
             "`flake_output` must not be an empty string: Kurtosis rejects it (its own enclave builder writes it)",
         )
-        .help("leave `flake_output` out to build Nix's default output (`packages.<system>.default`, then `defaultPackage.<system>`)");
+        .help("leave `flake_output` out to build Nix's default output (`packages.<system>.default`, then `defaultPackage.<system>`)")
+        .fix(call.removal_fix(session, "flake_output", "Remove `flake_output = \"\"`"));
         None
     } else {
         call.string(session, "flake_output")

@@ -1,0 +1,153 @@
+//! `starflake lsp`: the language server on stdin and stdout.
+//!
+//! The framing (`Content-Length` headers) is read here rather than with `lsp-server`, whose
+//! reader stops for good at the first payload that is not JSON; [`Server`] answers such a
+//! payload with a parse error and goes on.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use super::FsSource;
+use super::fs_source::read_text;
+use crate::lsp::{Server, WorkspaceFiles};
+use crate::package::MANIFEST_FILE;
+use crate::source::{Entry, EntryKind, ReadError, SourceProvider};
+
+/// The files on disk, by absolute path.
+pub struct FsWorkspace;
+
+impl WorkspaceFiles for FsWorkspace {
+    fn read(&self, path: &str) -> Result<String, ReadError> {
+        read_text(Path::new(path))
+    }
+
+    fn entry(&self, path: &str) -> Option<Entry> {
+        // Whether a symlink leaves the package is judged against the package holding `path`.
+        let package = Path::new(path)
+            .ancestors()
+            .skip(1)
+            .find(|folder| folder.join(MANIFEST_FILE).is_file());
+        match package.and_then(|root| Some((root, Path::new(path).strip_prefix(root).ok()?))) {
+            Some((root, inside)) => FsSource::new(root).entry(&inside.to_string_lossy()),
+            None => FsSource::new("/").entry(path),
+        }
+    }
+
+    fn read_dir(&self, path: &str) -> Vec<(String, EntryKind)> {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return Vec::new();
+        };
+        let mut names: Vec<(String, EntryKind)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                // `metadata` follows symlinks: a link to a folder is a folder.
+                let is_dir = std::fs::metadata(entry.path()).ok()?.is_dir();
+                let kind = if is_dir {
+                    EntryKind::Dir
+                } else {
+                    EntryKind::File
+                };
+                Some((entry.file_name().into_string().ok()?, kind))
+            })
+            .collect();
+        names.sort_by(|(a, _), (b, _)| a.cmp(b));
+        names
+    }
+}
+
+/// Serves LSP on stdio until `exit`, or until stdin closes.
+pub fn run() -> ExitCode {
+    let (sender, receiver) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let mut input = BufReader::new(io::stdin().lock());
+        while let Some(frame) = read_frame(&mut input) {
+            match frame {
+                Ok(text) => {
+                    if sender.send(text).is_err() {
+                        break;
+                    }
+                }
+                Err(problem) => eprintln!("starflake lsp: ignored a message: {problem}"),
+            }
+        }
+    });
+    let mut server = Server::new(Box::new(FsWorkspace));
+    let mut output = io::stdout().lock();
+    loop {
+        let outgoing = match server.deferred_after_ms() {
+            Some(delay) => match receiver.recv_timeout(Duration::from_millis(delay.into())) {
+                Ok(message) => server.handle(&message),
+                Err(RecvTimeoutError::Timeout) => server.run_deferred(),
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match receiver.recv() {
+                Ok(message) => server.handle(&message),
+                Err(_) => break,
+            },
+        };
+        for message in outgoing {
+            if write_frame(&mut output, &message).is_err() {
+                return ExitCode::FAILURE;
+            }
+        }
+        if let Some(code) = server.exit_code() {
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
+    }
+    // The client went away without `exit`.
+    ExitCode::FAILURE
+}
+
+/// One message's body; `None` at the end of the input, an error for a frame that cannot be read.
+fn read_frame(input: &mut impl BufRead) -> Option<Result<String, String>> {
+    let mut length = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        let header = line.trim_end_matches(['\r', '\n']);
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<u64>().ok();
+            }
+        }
+    }
+    let Some(length) = length else {
+        return Some(Err("no valid Content-Length header".to_owned()));
+    };
+    // Read what arrives rather than allocate what a header claims.
+    let mut body = Vec::new();
+    if input.take(length).read_to_end(&mut body).is_err() || body.len() as u64 != length {
+        return None;
+    }
+    Some(Ok(String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn write_frame(output: &mut impl Write, message: &str) -> io::Result<()> {
+    write!(output, "Content-Length: {}\r\n\r\n{message}", message.len())?;
+    output.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_read_one_after_another_and_bad_headers_skipped() {
+        let input = "Content-Length: 2\r\n\r\n{}X-Other: 1\r\n\r\nContent-Length: 4\r\nContent-Type: x\r\n\r\nnull";
+        let mut input = input.as_bytes();
+        assert_eq!(read_frame(&mut input), Some(Ok("{}".to_owned())));
+        assert!(matches!(read_frame(&mut input), Some(Err(_))));
+        assert_eq!(read_frame(&mut input), Some(Ok("null".to_owned())));
+        assert_eq!(read_frame(&mut input), None);
+    }
+}
