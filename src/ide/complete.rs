@@ -168,7 +168,8 @@ fn may_name_keyword(cursor: &Cursor, call: &Call, word: Option<usize>) -> bool {
 /// `name = ` for every parameter not given yet, in positional order.
 fn keywords(info: &BuiltinInfo, call: &Call, replace: Span) -> Vec<Completion> {
     let positional = call.positional_before_active();
-    info.params.iter()
+    info.params
+        .iter()
         .enumerate()
         .filter(|(index, param)| *index >= positional && !call.keyword_given(param.name))
         .map(|(_, param)| Completion {

@@ -65,7 +65,8 @@ fn keyword(analysis: &Analysis, cursor: &Cursor, span: crate::text::Span) -> Opt
             .find(|arg| arg.keyword_span == Some(span))?;
         let info = analysis.builtin(&call.callee)?;
         let param = info
-            .params.iter()
+            .params
+            .iter()
             .find(|param| Some(param.name) == arg.keyword.as_deref())?;
         Some(markdown::param(info, param))
     })

@@ -12,7 +12,8 @@ pub(super) fn signature_help(analysis: &Analysis, cursor: &Cursor) -> Option<Sig
         .find_map(|call| Some((call, analysis.builtin(&call.callee)?)))?;
     let (label, spans) = markdown::signature(info);
     let params = info
-        .params.iter()
+        .params
+        .iter()
         .zip(spans)
         .map(|(param, span)| SignatureParam {
             label: span,
