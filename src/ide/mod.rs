@@ -318,7 +318,7 @@ fn param_of<'i>(info: &'i BuiltinInfo, call: &Call, index: usize) -> Option<&'i 
                 .iter()
                 .filter(|arg| arg.keyword.is_none())
                 .count();
-            info.params.iter().nth(position)
+            info.params.get(position)
         }
     }
 }
