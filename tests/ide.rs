@@ -545,6 +545,24 @@ fn document_symbols_of_a_file_being_edited_keep_the_statements_that_parse() {
     assert_eq!(names, ["A", "fine"]);
 }
 
+#[test]
+fn files_that_are_not_starlark_get_no_answers() {
+    let editor = Editor::open("nix/app/flake.nix", "{ outputs = { self }: { packages.|");
+    assert!(editor.completions().is_empty());
+    assert!(
+        editor
+            .analysis()
+            .hover("nix/app/flake.nix", editor.offset - 3)
+            .is_none()
+    );
+    assert!(
+        editor
+            .analysis()
+            .document_symbols("kurtosis.yml")
+            .is_empty()
+    );
+}
+
 // ---- robustness ----
 
 #[test]
