@@ -300,13 +300,13 @@ impl<'a> Analysis<'a> {
 
     /// Every service the plan adds, once, with the port ids of its config.
     fn services(&self) -> Vec<(&str, &crate::plan::ServiceConfig, &crate::plan::Location)> {
-        let mut found: Vec<(&str, &crate::plan::ServiceConfig, &crate::plan::Location)> =
-            Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut found = Vec::new();
         for step in &self.result.plan.steps {
             if let crate::plan::Instruction::AddService { name, config, .. } = &step.instruction
-                && !found.iter().any(|(seen, _, _)| seen == name)
+                && seen.insert(name.as_str())
             {
-                found.push((name, config, &step.at));
+                found.push((name.as_str(), config, &step.at));
             }
         }
         found
