@@ -2,6 +2,7 @@
 //! (a main file, modules, a flake) edited in memory. `|` in a test's text marks the cursor.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use starflake::builtins::{BuiltinKind, builtins};
 use starflake::check::{CheckOptions, CheckResult, check};
@@ -15,7 +16,7 @@ const FIXTURE: &str = "tests/fixtures/ide/package";
 /// parses, and the editor answers from the last check.
 struct Editor {
     source: MemorySource,
-    result: CheckResult,
+    result: &'static CheckResult,
     file: String,
     offset: u32,
 }
@@ -25,7 +26,8 @@ impl Editor {
         let offset = marked
             .find('|')
             .expect("the text marks the cursor with `|`") as u32;
-        let result = check(&fixture(), &CheckOptions::default());
+        static CHECKED: OnceLock<CheckResult> = OnceLock::new();
+        let result = CHECKED.get_or_init(|| check(&fixture(), &CheckOptions::default()));
         let mut source = fixture();
         source.insert(file, marked.replacen('|', "", 1));
         Editor {
@@ -37,7 +39,7 @@ impl Editor {
     }
 
     fn analysis(&self) -> Analysis<'_> {
-        Analysis::new(&self.source, &self.result)
+        Analysis::new(&self.source, self.result)
     }
 
     fn hover(&self) -> String {
@@ -541,6 +543,24 @@ fn document_symbols_of_a_file_being_edited_keep_the_statements_that_parse() {
         .map(|symbol| symbol.name)
         .collect();
     assert_eq!(names, ["A", "fine"]);
+}
+
+#[test]
+fn files_that_are_not_starlark_get_no_answers() {
+    let editor = Editor::open("nix/app/flake.nix", "{ outputs = { self }: { packages.|");
+    assert!(editor.completions().is_empty());
+    assert!(
+        editor
+            .analysis()
+            .hover("nix/app/flake.nix", editor.offset - 3)
+            .is_none()
+    );
+    assert!(
+        editor
+            .analysis()
+            .document_symbols("kurtosis.yml")
+            .is_empty()
+    );
 }
 
 // ---- robustness ----

@@ -1485,3 +1485,20 @@ fn never_panics_on_deep_or_recursive_input() {
             .unwrap();
     }
 }
+
+#[test]
+fn output_span_is_where_the_attribute_nix_builds_is_written() {
+    let text = "{\n  outputs = { self }: {\n    packages.x86_64-linux = {\n      api = derivation { system = \"x86_64-linux\"; name = \"api\"; builder = \"/bin/sh\"; };\n    };\n    defaultPackage.x86_64-linux = self.packages.x86_64-linux.api;\n  };\n}\n";
+    let (mut flake, _) = FlakeFile::read(FILE, text, true);
+    let written = |span: Option<Span>| span.map(|span| &text[span.range()]);
+    assert_eq!(
+        written(flake.output_span(Some("api"), "x86_64-linux")),
+        Some("api")
+    );
+    // No fragment: `packages.<system>.default` is absent, `defaultPackage.<system>` is used.
+    assert_eq!(
+        written(flake.output_span(None, "x86_64-linux")),
+        Some("x86_64-linux")
+    );
+    assert_eq!(flake.output_span(Some("web"), "x86_64-linux"), None);
+}

@@ -68,23 +68,8 @@ fn after_dot(cursor: &Cursor) -> Option<Vec<String>> {
     if cursor.tokens[before].kind != Kind::Dot || cursor.tokens[before].span.end != cursor.offset {
         return None;
     }
-    cursor.receiver(before + 1).or_else(|| {
-        // `plan.` at the end of the text: no token after the dot to ask about.
-        let mut names = Vec::new();
-        let mut at = cursor.previous(before);
-        while let Some(index) = at {
-            if cursor.tokens[index].kind != Kind::Name {
-                break;
-            }
-            names.push(cursor.tokens[index].text(cursor.text).to_owned());
-            at = cursor
-                .previous(index)
-                .filter(|&dot| cursor.tokens[dot].kind == Kind::Dot)
-                .and_then(|dot| cursor.previous(dot));
-        }
-        names.reverse();
-        (!names.is_empty()).then_some(names)
-    })
+    // The chain before the dot, as for a name written after it.
+    cursor.receiver(before + 1)
 }
 
 /// `plan.` instructions or the top-level definitions of an imported module.

@@ -148,7 +148,7 @@ impl<'a> Analysis<'a> {
     /// Documentation of the builtin, instruction, argument, module member or function under
     /// the cursor; on a `NixBuildSpec` call also the plan's view of its image.
     pub fn hover(&self, file: &str, offset: u32) -> Option<Hover> {
-        let text = self.text(file)?;
+        let text = self.starlark_text(file)?;
         hover::hover(self, file, &Cursor::new(&text, offset))
     }
 
@@ -156,7 +156,7 @@ impl<'a> Analysis<'a> {
     /// yet given, module members, and values the argument expects (service names, port ids,
     /// flake outputs, file and folder paths).
     pub fn completions(&self, file: &str, offset: u32) -> Vec<Completion> {
-        match self.text(file) {
+        match self.starlark_text(file) {
             Some(text) => complete::completions(self, file, &Cursor::new(&text, offset)),
             None => Vec::new(),
         }
@@ -164,14 +164,14 @@ impl<'a> Analysis<'a> {
 
     /// The signature of the builtin whose call the cursor is in, with the argument it is at.
     pub fn signature_help(&self, file: &str, offset: u32) -> Option<SignatureHelp> {
-        let text = self.text(file)?;
+        let text = self.starlark_text(file)?;
         signature::signature_help(self, &Cursor::new(&text, offset))
     }
 
     /// Where the thing under the cursor is defined: a locator's file, a flake folder's
     /// `flake.nix`, a `flake_output`'s attribute, a module member's or a function's `def`.
     pub fn definition(&self, file: &str, offset: u32) -> Vec<Target> {
-        match self.text(file) {
+        match self.starlark_text(file) {
             Some(text) => definition::definition(self, file, &Cursor::new(&text, offset)),
             None => Vec::new(),
         }
@@ -180,7 +180,7 @@ impl<'a> Analysis<'a> {
     /// The file's top-level functions and values, and the services the plan adds from it
     /// (inside the function that adds them).
     pub fn document_symbols(&self, file: &str) -> Vec<Symbol> {
-        match self.text(file) {
+        match self.starlark_text(file) {
             Some(text) => symbols::document_symbols(self, file, &text),
             None => Vec::new(),
         }
@@ -188,6 +188,11 @@ impl<'a> Analysis<'a> {
 
     fn text(&self, file: &str) -> Option<String> {
         self.source.read(file).ok()
+    }
+
+    /// The text of a `.star` file; other files (`kurtosis.yml`, `flake.nix`) get no answers.
+    fn starlark_text(&self, file: &str) -> Option<String> {
+        file.ends_with(".star").then(|| self.text(file)).flatten()
     }
 
     /// The builtin a callee names: `plan.<instruction>` or a global.
@@ -295,13 +300,13 @@ impl<'a> Analysis<'a> {
 
     /// Every service the plan adds, once, with the port ids of its config.
     fn services(&self) -> Vec<(&str, &crate::plan::ServiceConfig, &crate::plan::Location)> {
-        let mut found: Vec<(&str, &crate::plan::ServiceConfig, &crate::plan::Location)> =
-            Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut found = Vec::new();
         for step in &self.result.plan.steps {
             if let crate::plan::Instruction::AddService { name, config, .. } = &step.instruction
-                && !found.iter().any(|(seen, _, _)| seen == name)
+                && seen.insert(name.as_str())
             {
-                found.push((name, config, &step.at));
+                found.push((name.as_str(), config, &step.at));
             }
         }
         found

@@ -37,6 +37,7 @@ pub(super) fn document_symbols(analysis: &Analysis, file: &str, text: &str) -> V
 /// The `add_service` steps of the plan written in `file`, placed by the call's line and column.
 fn services(analysis: &Analysis, file: &str, text: &str) -> Vec<Symbol> {
     let index = LineIndex::new(text);
+    let cursor = Cursor::new(text, 0);
     let mut found: Vec<Symbol> = Vec::new();
     for step in &analysis.result.plan.steps {
         let Instruction::AddService { name, config, .. } = &step.instruction else {
@@ -53,7 +54,7 @@ fn services(analysis: &Analysis, file: &str, text: &str) -> Vec<Symbol> {
             },
             PositionEncoding::Utf32,
         );
-        let Some(span) = call_span(text, start) else {
+        let Some(span) = call_span(&cursor, start) else {
             continue;
         };
         if found
@@ -74,13 +75,11 @@ fn services(analysis: &Analysis, file: &str, text: &str) -> Vec<Symbol> {
     found
 }
 
-/// The span of the call whose callee starts at `start` (`plan.add_service(...)`).
-fn call_span(text: &str, start: u32) -> Option<Span> {
-    let cursor = Cursor::new(text, start);
+/// The span of the `add_service` call whose callee starts at `start`.
+fn call_span(cursor: &Cursor, start: u32) -> Option<Span> {
     let first = cursor
         .tokens
-        .iter()
-        .position(|token| token.span.start >= start)?;
+        .partition_point(|token| token.span.start < start);
     let paren = (first..cursor.tokens.len())
         .take_while(|&at| {
             matches!(
