@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 mod large_package;
 
-use large_package::{MODULES, package};
+use starflake::source::MemorySource;
 use starflake::text::PositionEncoding;
 use starflake::{CheckOptions, check};
 
@@ -21,14 +21,10 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let source = package();
-    let files: Vec<(String, String)> = (0..MODULES)
-        .map(|index| format!("src/m{index}.star"))
-        .chain(["main.star".to_owned(), "src/shared.star".to_owned()])
-        .map(|path| {
-            let text = starflake::source::SourceProvider::read(&source, &path).unwrap();
-            (path, text)
-        })
+    let source: MemorySource = large_package::files().into_iter().collect();
+    let files: Vec<(String, String)> = large_package::files()
+        .into_iter()
+        .filter(|(path, _)| path.ends_with(".star"))
         .collect();
     let lines: usize = files.iter().map(|(_, text)| text.lines().count()).sum();
 

@@ -1,9 +1,7 @@
 //! The generated package both benchmarks use: about 20,000 lines over 100 modules, 800
 //! services, a third of them built with Nix.
 
-use starflake::source::MemorySource;
-
-pub const MODULES: usize = 100;
+const MODULES: usize = 100;
 const SERVICES_PER_MODULE: usize = 8;
 
 /// A Kurtosis-style module: constants, helper functions, comprehensions and services.
@@ -80,8 +78,4 @@ pub fn files() -> Vec<(String, String)> {
         ));
     }
     files
-}
-
-pub fn package() -> MemorySource {
-    files().into_iter().collect()
 }
