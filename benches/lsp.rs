@@ -67,7 +67,8 @@ impl Editor {
     /// the messages published.
     fn edit(&mut self) -> Vec<String> {
         self.version += 1;
-        let (end, text) = if self.version % 2 == 0 {
+        // Odd versions delete the `0`, even ones put it back.
+        let (end, text) = if self.version % 2 == 1 {
             (self.character + 1, "")
         } else {
             (self.character, "0")
