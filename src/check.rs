@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Rule};
-use crate::eval::{self, Place, Session, State};
+use crate::eval::{self, ParseCache, Place, Session, State};
 use crate::files::SourceFiles;
 use crate::package::{MANIFEST_FILE, Manifest, Resolver, parse_manifest};
 use crate::plan::Plan;
@@ -99,6 +99,16 @@ impl CheckResult {
 
 /// Checks the package whose root `source` reads.
 pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult {
+    check_with(source, options, &ParseCache::new())
+}
+
+/// [`check`], reusing the parses in `parses` of files whose text did not change since the
+/// check that last used it, and leaving there the parses of this one.
+pub fn check_with(
+    source: &dyn SourceProvider,
+    options: &CheckOptions,
+    parses: &ParseCache,
+) -> CheckResult {
     let mut diagnostics = Vec::new();
     let mut files = SourceFiles::default();
     let manifest = match source.read(MANIFEST_FILE) {
@@ -137,6 +147,7 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
     }
     let session = Session {
         source,
+        parses,
         resolver,
         globals: eval::globals(),
         system: options.system.clone(),
@@ -163,6 +174,7 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
     };
 
     let resolver = session.resolver;
+    parses.keep_only_used();
     let state = session.state.into_inner();
     diagnostics.extend(state.diagnostics);
     diagnostic::normalize(&mut diagnostics);

@@ -25,5 +25,6 @@ pub mod native;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use check::{ArgsInput, CheckOptions, CheckResult, check};
+pub use check::{ArgsInput, CheckOptions, CheckResult, check, check_with};
+pub use eval::ParseCache;
 pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES, MAX_TICKS};

@@ -2,6 +2,7 @@
 
 mod args;
 mod builtins;
+mod cache;
 mod callsites;
 mod dialect;
 mod missing_args;
@@ -25,12 +26,12 @@ pub(crate) use session::{Place, Session, State};
 use crate::diagnostic::{Diagnostic, Fix, Rule};
 use crate::source::ReadError;
 use crate::text::Span;
-use callsites::CallSites;
 use values::{PlanObject, Unknown};
 
 pub(crate) use args::{BuiltinDef, DESCRIPTION_PARAM, Param};
 pub use builtins::{GLOBAL_NAMES, INSTRUCTION_NAMES};
 pub(crate) use builtins::{INSTRUCTIONS as INSTRUCTION_DEFS, MODULE_DOCS, globals as global_defs};
+pub use cache::ParseCache;
 
 /// Kurtosis runs go-starlark with its default options; these are the nearest starlark-rust
 /// settings. What go-starlark forbids beyond them is checked in [`dialect`].
@@ -227,8 +228,8 @@ impl<'a> Session<'a> {
                 return Err(LoadFailure::Reported);
             }
         };
-        let mut ast = match parse(path, &text) {
-            Ok(ast) => ast,
+        let parsed = match self.parses.parse(path, &text) {
+            Ok(parsed) => parsed,
             Err(error) => {
                 self.state.borrow_mut().files.insert(path, &text);
                 self.report_error(
@@ -244,11 +245,9 @@ impl<'a> Session<'a> {
         {
             let mut state = self.state.borrow_mut();
             state.files.insert(path, &text);
-            state
-                .call_sites
-                .insert(path.to_owned(), CallSites::of(&ast));
+            state.call_sites.insert(path.to_owned(), parsed.call_sites);
             state.locators.insert(path.to_owned(), locator.to_owned());
-            state.diagnostics.extend(dialect::check(path, &ast));
+            state.diagnostics.extend(parsed.dialect);
             state.modules.insert(path.to_owned(), None);
             state.loading.push(path.to_owned());
         }
@@ -261,8 +260,7 @@ impl<'a> Session<'a> {
             eval.extra = Some(self);
             eval.set_loader(&loader);
             self.new_evaluator_limits(&mut eval);
-            percent::rewrite(&mut ast, &text);
-            let result = eval.eval_module(ast, &self.globals);
+            let result = eval.eval_module(parsed.ast, &self.globals);
             drop(eval);
             match result {
                 Ok(_) => module.freeze().map_err(|error| {

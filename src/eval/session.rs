@@ -95,6 +95,7 @@ pub(crate) struct State {
 #[derive(ProvidesStaticType)]
 pub(crate) struct Session<'a> {
     pub source: &'a dyn SourceProvider,
+    pub parses: &'a super::ParseCache,
     pub resolver: Resolver,
     pub globals: Globals,
     pub system: String,

@@ -26,7 +26,8 @@ use lsp_types::{
 };
 use serde_json::Value;
 
-use crate::check::{CheckOptions, CheckResult, check};
+use crate::check::{CheckOptions, CheckResult, check_with};
+use crate::eval::ParseCache;
 use crate::source::{Entry, EntryKind, ReadError};
 use crate::text::{LineIndex, PositionEncoding};
 use diagnostics::Positions;
@@ -59,6 +60,8 @@ struct Package {
     published: BTreeMap<String, Vec<Published>>,
     /// The last check, which editor questions about the package rest on.
     result: Option<CheckResult>,
+    /// Parses of the package's files, so that a re-check parses only what was edited.
+    parses: ParseCache,
 }
 
 /// A diagnostic as sent, with the quick fix a code action offers for it.
@@ -349,7 +352,8 @@ impl Server {
             documents: &self.documents,
             files: self.files.as_ref(),
         };
-        let result = check(&source, &CheckOptions::default());
+        let package = self.packages.entry(root.to_owned()).or_default();
+        let result = check_with(&source, &CheckOptions::default(), &package.parses);
         let uri_of = |file: &str| self.uri_of(&absolute_in(root, file));
         let positions = Positions {
             files: &result.files,
