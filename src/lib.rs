@@ -12,6 +12,7 @@ mod eval;
 pub mod files;
 pub mod flake;
 pub mod imageref;
+pub mod limits;
 pub mod package;
 pub mod plan;
 pub mod source;
@@ -24,4 +25,5 @@ pub mod native;
 mod wasm;
 
 pub use check::{ArgsInput, CheckOptions, CheckResult, check};
-pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES, MAX_TICKS};
+pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES};
+pub use limits::MAX_TICKS;

@@ -64,6 +64,9 @@ rules! {
     EntryPoint = ("SF009", "entrypoint", Error, "`main.star` lacks a usable `run` function, or its parameters do not fit Kurtosis's rules.");
     InvalidArgs = ("SF010", "invalid-args", Error, "The package arguments (`--args`, `--args-file`) are not a JSON or YAML object, or do not fit `run`'s parameters.");
     InvalidLocator = ("SF011", "invalid-locator", Error, "A locator is malformed, or imports the package's own files by absolute URL.");
+    NestingTooDeep = ("SF012", "nesting-too-deep", Error, "Brackets, blocks and chained operators nest deeper than a check accepts (100 levels), or modules import each other more than 32 deep; what is too deep is not checked.");
+    MemoryLimit = ("SF013", "memory-limit", Error, "Evaluation would take more memory than a check allows (128 MiB of Starlark values); it stops before.");
+    FileTooLarge = ("SF014", "file-too-large", Error, "A Starlark file is larger than a check reads (4 MiB); it is not checked.");
     // SF1xx: the package itself.
     PackageManifest = ("SF101", "kurtosis-yml", Error, "`kurtosis.yml` is missing, not valid YAML, or its fields are wrong.");
     PackageName = ("SF102", "package-name", Error, "The `name` in `kurtosis.yml` is not a `github.com/<org>/<repo>[/path]` locator.");
@@ -102,6 +105,7 @@ rules! {
     FlakeImageTagMismatch = ("SF504", "flake-image-mismatch", Warning, "The `name`/`tag` the flake gives its image differ from `image_name`.");
     FlakeUnlockedInputs = ("SF505", "flake-unlocked-inputs", Warning, "The flake has inputs but no `flake.lock`; the build needs the network and writes into the package.");
     FlakeNotAnImage = ("SF506", "flake-not-an-image", Info, "The selected output does not look like a container image builder.");
+    FlakeDuplicateAttribute = ("SF507", "flake-duplicate-attribute", Error, "An attribute is defined twice in one attribute set of the flake, which Nix refuses to evaluate.");
 }
 
 /// The rule table as Markdown, as the README shows it.
