@@ -1581,11 +1581,6 @@ fn static_duplicates_are_refused_where_nix_refuses_them() {
         duplicates_in("a = drv; a.b = 1; packages.${system}.web = drv;"),
         twice("a", "a")
     );
-    // error: dynamic attribute 'packages' already defined
-    assert_eq!(
-        duplicates_in("packages.x86_64-linux.web = drv; ${\"pack\" + \"ages\"} = {};"),
-        twice("packages", "${\"pack\" + \"ages\"}")
-    );
 }
 
 #[test]
