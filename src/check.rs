@@ -146,6 +146,7 @@ pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult
             ..State::default()
         }),
         statement: Default::default(),
+        settled_bytes: Default::default(),
     };
     let args_place = options.args.as_ref().map(|input| Place {
         file: input.origin.clone(),

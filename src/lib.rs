@@ -13,6 +13,7 @@ pub mod files;
 pub mod flake;
 pub mod ide;
 pub mod imageref;
+pub mod limits;
 pub mod lsp;
 pub mod package;
 pub mod plan;
@@ -26,4 +27,5 @@ pub mod native;
 mod wasm;
 
 pub use check::{ArgsInput, CheckOptions, CheckResult, check};
-pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES, MAX_TICKS};
+pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES};
+pub use limits::MAX_TICKS;
