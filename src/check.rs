@@ -157,6 +157,7 @@ pub fn check_with(
             ..State::default()
         }),
         statement: Default::default(),
+        settled_bytes: Default::default(),
     };
     let args_place = options.args.as_ref().map(|input| Place {
         file: input.origin.clone(),

@@ -13,6 +13,7 @@ pub mod files;
 pub mod flake;
 pub mod ide;
 pub mod imageref;
+pub mod limits;
 pub mod lsp;
 pub mod package;
 pub mod plan;
@@ -27,4 +28,5 @@ mod wasm;
 
 pub use check::{ArgsInput, CheckOptions, CheckResult, check, check_with};
 pub use eval::ParseCache;
-pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES, MAX_TICKS};
+pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES};
+pub use limits::MAX_TICKS;

@@ -27,6 +27,9 @@ pub enum ReadError {
     IsDir,
     #[error("it is not UTF-8 text")]
     NotText,
+    /// A named pipe, socket or device: reading it could block forever or never end.
+    #[error("it is a {0}, not a regular file; a package holds only regular files and folders")]
+    NotRegularFile(&'static str),
     #[error("{0}")]
     Other(String),
 }

@@ -7,13 +7,13 @@ use std::collections::{HashMap, HashSet};
 use starlark::syntax::AstModule;
 
 use super::callsites::CallSites;
-use super::{dialect, percent};
+use super::dialect;
 use crate::diagnostic::Diagnostic;
 
 /// What a check derives from one file's text alone.
 #[derive(Clone)]
 pub(crate) struct Parsed {
-    /// Ready to evaluate (the `%` operator already rewritten).
+    /// Ready to evaluate (the `%` and `*` operators already rewritten).
     pub ast: AstModule,
     pub call_sites: CallSites,
     /// What the Kurtosis dialect forbids in the file.
@@ -25,7 +25,7 @@ impl Parsed {
         let mut ast = super::parse(path, text)?;
         let call_sites = CallSites::of(&ast);
         let dialect = dialect::check(path, &ast);
-        percent::rewrite(&mut ast, text);
+        super::rewrite_operators(&mut ast, text);
         Ok(Parsed {
             ast,
             call_sites,

@@ -1,6 +1,7 @@
 //! Evaluating a package's Starlark with Kurtosis's builtins, recording the plan as it goes.
 
 mod args;
+mod budget;
 mod builtins;
 mod cache;
 mod callsites;
@@ -10,6 +11,8 @@ mod percent;
 mod session;
 mod tabs;
 mod values;
+
+use std::collections::HashMap;
 
 use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
 use starlark::eval::{BeforeStmtFunc, Evaluator};
@@ -24,6 +27,7 @@ use session::StatementTracker;
 pub(crate) use session::{Place, Session, State};
 
 use crate::diagnostic::{Diagnostic, Fix, Rule};
+use crate::limits;
 use crate::source::ReadError;
 use crate::text::Span;
 use values::{PlanObject, Unknown};
@@ -41,14 +45,11 @@ const DIALECT: Dialect = Dialect {
     ..Dialect::Standard
 };
 
-/// Steps of evaluation before we call it runaway: about half a second natively for an empty
-/// loop, and far more than any real package needs.
-pub const MAX_TICKS: u64 = 60_000_000;
-
 pub(crate) fn globals() -> Globals {
     GlobalsBuilder::extended_by(&[LibraryExtension::StructType, LibraryExtension::Json])
         .with(builtins::register)
         .with(percent::register)
+        .with(budget::register)
         .build()
 }
 
@@ -56,6 +57,21 @@ pub(crate) fn globals() -> Globals {
 /// (offsets unchanged, so spans point into `text`).
 pub(crate) fn parse(path: &str, text: &str) -> starlark::Result<AstModule> {
     AstModule::parse(path, tabs::untab(text).into_owned(), &DIALECT)
+}
+
+/// `%` and `*` become calls of functions of ours, in modules that need them: keyed formats
+/// ([`percent`]) and the memory budget ([`budget`]).
+pub(crate) fn rewrite_operators(ast: &mut AstModule, text: &str) {
+    let mut operators = HashMap::new();
+    if text.contains('%') {
+        operators.insert("%".to_owned(), percent::PERCENT.to_owned());
+    }
+    if text.contains('*') {
+        operators.insert("*".to_owned(), budget::TIMES.to_owned());
+    }
+    if !operators.is_empty() {
+        ast.replace_binary_operators(&operators);
+    }
 }
 
 /// Turns an error that stopped evaluation into a diagnostic.
@@ -84,6 +100,24 @@ pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Dia
         starlark::ErrorKind::Value(_) if message.contains("has no attribute") => {
             (Rule::UnknownAttribute, None)
         }
+        _ if message.starts_with(budget::MESSAGE_START)
+            || message.starts_with("Heap memory limit") =>
+        {
+            (
+                Rule::MemoryLimit,
+                Some(
+                    "make smaller values: a check refuses what would not fit in its memory budget"
+                        .to_owned(),
+                ),
+            )
+        }
+        _ if message.starts_with(budget::RANGE_START) => (
+            Rule::RunawayEvaluation,
+            Some(
+                "loop over fewer elements; a check goes through at most 60 million steps"
+                    .to_owned(),
+            ),
+        ),
         _ if message.contains("Execution duration limit") || message.contains("cancelled") => (
             Rule::RunawayEvaluation,
             Some(
@@ -98,8 +132,12 @@ pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Dia
         _ => (Rule::EvaluationError, None),
     };
     let message = match rule {
-        Rule::RunawayEvaluation => {
+        Rule::RunawayEvaluation if !message.starts_with(budget::RANGE_START) => {
             "evaluation did not finish: it ran too long (an endless or very large loop?)".to_owned()
+        }
+        // starlark's own heap check says only that the limit has passed.
+        Rule::MemoryLimit if !message.starts_with(budget::MESSAGE_START) => {
+            budget::exceeded(None).without_diagnostic().to_string()
         }
         _ => message,
     };
@@ -185,7 +223,8 @@ impl<'a> Session<'a> {
 
     fn new_evaluator_limits(&self, eval: &mut Evaluator<'_, '_, 'a>) {
         // Both setters only fail when called twice or with zero.
-        let _ = eval.set_max_tick_count(MAX_TICKS);
+        let _ = eval.set_max_tick_count(limits::MAX_TICKS);
+        let _ = eval.set_max_heap_size(limits::MEMORY_BUDGET);
         if let Some(interrupt) = self.interrupt {
             eval.set_check_cancelled(Box::new(interrupt));
         }
@@ -219,6 +258,23 @@ impl<'a> Session<'a> {
                 None => {}
             }
         }
+        if let Some(place) = requested_at
+            && self.state.borrow().loading.len() >= limits::MAX_IMPORT_DEPTH
+        {
+            self.report(
+                Diagnostic::new(
+                    Rule::NestingTooDeep,
+                    place.file.clone(),
+                    place.span,
+                    format!(
+                        "modules import each other more than {} deep here; `{path}` is not checked",
+                        limits::MAX_IMPORT_DEPTH
+                    ),
+                )
+                .with_help("import the modules from fewer levels, e.g. all from `main.star`"),
+            );
+            return Err(LoadFailure::Reported);
+        }
         let text = match self.source.read(path) {
             Ok(text) => text,
             Err(error) => {
@@ -228,6 +284,15 @@ impl<'a> Session<'a> {
                 return Err(LoadFailure::Reported);
             }
         };
+        // The parser and every walk over the tree recurse once per level: refuse what would
+        // overflow the stack before they start.
+        if let Some(too_deep) =
+            limits::too_large(path, &text).or_else(|| limits::too_deep(path, &text))
+        {
+            self.state.borrow_mut().files.insert(path, &text);
+            self.report(too_deep);
+            return Err(LoadFailure::Reported);
+        }
         let parsed = match self.parses.parse(path, &text) {
             Ok(parsed) => parsed,
             Err(error) => {
@@ -262,6 +327,11 @@ impl<'a> Session<'a> {
             self.new_evaluator_limits(&mut eval);
             let result = eval.eval_module(parsed.ast, &self.globals);
             drop(eval);
+            self.settled_bytes.set(
+                self.settled_bytes
+                    .get()
+                    .saturating_add(module.heap().allocated_bytes()),
+            );
             match result {
                 Ok(_) => module.freeze().map_err(|error| {
                     self.report_error(
@@ -363,9 +433,16 @@ impl starlark::eval::FileLoader for LoadStatementLoader<'_, '_> {
     }
 }
 
-/// Converts a Starlark value to JSON for the plan; Kurtosis objects give their fields.
+/// Converts a Starlark value to JSON for the plan; Kurtosis objects give their fields. A value
+/// nested deeper than [`limits::MAX_NESTING`] (built in a loop) is not converted: the
+/// conversion, and dropping its result, would recurse that deep.
 pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
+    to_json_within(value, limits::MAX_NESTING)
+}
+
+fn to_json_within(value: Value, levels: usize) -> Option<serde_json::Value> {
     use serde_json::Value as Json;
+    let levels = levels.checked_sub(1)?;
     if value.is_none() {
         return Some(Json::Null);
     }
@@ -382,7 +459,7 @@ pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
         return list
             .content()
             .iter()
-            .map(|item| to_json(*item))
+            .map(|item| to_json_within(*item, levels))
             .collect::<Option<Vec<_>>>()
             .map(Json::Array);
     }
@@ -390,7 +467,7 @@ pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
         return tuple
             .content()
             .iter()
-            .map(|item| to_json(*item))
+            .map(|item| to_json_within(*item, levels))
             .collect::<Option<Vec<_>>>()
             .map(Json::Array);
     }
@@ -401,14 +478,14 @@ pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
                 Some(key) => key.to_owned(),
                 None => key.to_str(),
             };
-            map.insert(key, to_json(item)?);
+            map.insert(key, to_json_within(item, levels)?);
         }
         return Some(Json::Object(map));
     }
     if let Some(fields) = StructRef::from_value(value) {
         let mut map = serde_json::Map::new();
         for (key, item) in fields.iter() {
-            map.insert(key.as_str().to_owned(), to_json(item)?);
+            map.insert(key.as_str().to_owned(), to_json_within(item, levels)?);
         }
         return Some(Json::Object(map));
     }

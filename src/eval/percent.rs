@@ -1,15 +1,13 @@
 //! `"%(name)s" % {"name": value}`, which starlark-go supports and starlark-rust does not.
 //!
-//! In a module whose text has `%`, every `%` operator is rewritten to a call of [`PERCENT`]
-//! (same spans), which handles a keyed format as starlark-go's `interpolate` does, formats a
-//! stand-in for an unknown value (`"%d" % args["n"]` without arguments) to an unknown string,
-//! and hands everything else to the ordinary operator.
-
-use std::collections::HashMap;
+//! In a module whose text has `%`, every `%` operator is rewritten (by
+//! [`super::rewrite_operators`]) to a call of [`PERCENT`] (same spans), which handles a keyed
+//! format as starlark-go's `interpolate` does, formats a stand-in for an unknown value
+//! (`"%d" % args["n"]` without arguments) to an unknown string, and hands everything else to
+//! the ordinary operator.
 
 use starlark::environment::GlobalsBuilder;
 use starlark::starlark_module;
-use starlark::syntax::AstModule;
 use starlark::values::dict::DictRef;
 use starlark::values::tuple::AllocTuple;
 use starlark::values::{Heap, Value};
@@ -18,13 +16,6 @@ use super::values::{Unknown, contains_unknown};
 
 /// The global the `%` operator is rewritten to call.
 pub(crate) const PERCENT: &str = "_starflake_percent";
-
-/// Rewrites `%` in modules that use it.
-pub(crate) fn rewrite(ast: &mut AstModule, text: &str) {
-    if text.contains('%') {
-        ast.replace_binary_operators(&HashMap::from([("%".to_owned(), PERCENT.to_owned())]));
-    }
-}
 
 #[starlark_module]
 pub(crate) fn register(builder: &mut GlobalsBuilder) {

@@ -104,6 +104,8 @@ pub(crate) struct Session<'a> {
     pub state: RefCell<State>,
     /// The statement being evaluated, for errors that starlark reports without a place.
     pub statement: Rc<CurrentStatement>,
+    /// Bytes the heaps of the modules evaluated so far hold, against the memory budget.
+    pub settled_bytes: std::cell::Cell<usize>,
 }
 
 /// The statement evaluation is at. A runaway evaluation is stopped by starlark without a
@@ -117,7 +119,8 @@ impl CurrentStatement {
     }
 }
 
-/// Follows [`CurrentStatement`] from starlark's before-statement hook.
+/// Follows [`CurrentStatement`] from starlark's before-statement hook, and stops the evaluation
+/// there once its values take more than the memory budget.
 pub(crate) struct StatementTracker(pub Rc<CurrentStatement>);
 
 impl<'e> BeforeStmtFuncDyn<'e> for StatementTracker {
@@ -125,13 +128,17 @@ impl<'e> BeforeStmtFuncDyn<'e> for StatementTracker {
         &mut self,
         span: FileSpanRef,
         _continued: bool,
-        _eval: &mut Evaluator<'v, '_, 'e>,
+        eval: &mut Evaluator<'v, '_, 'e>,
     ) -> starlark::Result<()> {
         let mut current = (self.0).0.borrow_mut();
         match current.as_mut() {
             // Same file (compared by identity): no need to clone the code map again.
             Some(at) if at.file == *span.file => at.span = span.span,
             _ => *current = Some(span.to_file_span()),
+        }
+        drop(current);
+        if super::budget::over_budget(eval, Session::of(eval).settled_bytes.get()) {
+            return Err(super::budget::exceeded(None));
         }
         Ok(())
     }

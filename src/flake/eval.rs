@@ -245,7 +245,21 @@ pub enum Sel {
     Unknown(Value),
 }
 
+/// An attribute defined twice in one attribute set (or `let`), which Nix refuses to evaluate:
+/// "attribute 'a' already defined", or "dynamic attribute ..." for a `${...}` key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The attribute path, up to the key defined twice.
+    pub path: String,
+    pub first: Option<Span>,
+    pub second: Span,
+    /// The second definition's key is `${...}`: Nix never merges those.
+    pub dynamic: bool,
+}
+
 pub struct Evaluator {
+    /// Every certain duplicate in the sets built so far; the reader takes them.
+    pub duplicates: Vec<Duplicate>,
     thunks: Vec<ThunkState>,
     scopes: Vec<Scope>,
     fuel: u32,
@@ -305,6 +319,7 @@ impl Default for Evaluator {
 impl Evaluator {
     pub fn new() -> Self {
         Evaluator {
+            duplicates: Vec::new(),
             thunks: Vec::new(),
             scopes: Vec::new(),
             fuel: FUEL,
@@ -1307,6 +1322,10 @@ impl Evaluator {
                     || entry.from_dynamic
                     || !self.expand(entry, &path[..=index], deferred)
                 {
+                    // A path through an attribute merges only with an attribute set literal.
+                    if comp.dynamic || !merges_in_nix(entry) {
+                        self.note_duplicate(&path[..=index], entry.span);
+                    }
                     node.dynamic = true;
                     return false;
                 }
@@ -1381,7 +1400,8 @@ impl Evaluator {
             Some(existing) => {
                 // `a.b = 1; a = { c = 2; };` merges; anything else is a duplicate, which Nix
                 // rejects: give up on this set rather than guess.
-                let literal = match &leaf {
+                let leaf_ref = &leaf;
+                let literal = match leaf_ref {
                     Pending::Expr(ast::Expr::AttrSet(set), scope)
                         if set.rec_token().is_none() && mergeable =>
                     {
@@ -1418,11 +1438,44 @@ impl Evaluator {
                     _ => false,
                 };
                 if !ok {
+                    // Nix merges two attribute set literals (`rec` ones too, which this
+                    // reading does not); anything else is its "already defined" error.
+                    let both_literals = mergeable
+                        && matches!(leaf_ref, Pending::Expr(ast::Expr::AttrSet(_), _))
+                        && merges_in_nix(existing);
+                    if last.dynamic || !both_literals {
+                        let first = existing.span;
+                        self.note_duplicate(path, first);
+                    }
                     node.dynamic = true;
                 }
             }
         }
     }
+}
+
+impl Evaluator {
+    fn note_duplicate(&mut self, path: &[Comp], first: Option<Span>) {
+        let Some(last) = path.last() else {
+            return;
+        };
+        let names: Vec<&str> = path.iter().map(|comp| &*comp.name).collect();
+        self.duplicates.push(Duplicate {
+            path: names.join("."),
+            first,
+            second: last.span,
+            dynamic: last.dynamic,
+        });
+    }
+}
+
+/// Whether Nix merges more keys into this definition: only an attribute set literal (or a
+/// set made of attribute paths) takes them.
+fn merges_in_nix(entry: &BEntry) -> bool {
+    matches!(
+        entry.val,
+        BVal::Node(_) | BVal::Leaf(Pending::Expr(ast::Expr::AttrSet(_), _))
+    )
 }
 
 fn node_at<'a>(root: &'a mut BNode, path: &[Comp]) -> Option<&'a mut BNode> {

@@ -88,20 +88,24 @@ impl FlakeFile {
             let errors = syntax::diagnostics(flake_file, flake_text, parse.errors());
             return (file(Reading::Broken), errors);
         }
-        let Some(flake) = Flake::read(&parse.tree()) else {
+        let Some(mut flake) = Flake::read(&parse.tree()) else {
             return (file(Reading::Opaque), Vec::new());
         };
-        let findings = match has_lock_file {
-            true => Vec::new(),
-            false => flake.unlocked_inputs(flake_file).into_iter().collect(),
-        };
+        let mut findings = flake.duplicates(flake_file);
+        if !has_lock_file {
+            findings.extend(flake.unlocked_inputs(flake_file));
+        }
         (file(Reading::Read(flake)), findings)
     }
 
     /// What is wrong with one use of the flake (SF502, SF503, SF504, SF506).
     pub fn check_use(&mut self, check: &FlakeCheck) -> Vec<Diagnostic> {
         match &mut self.reading {
-            Reading::Read(flake) => flake.check_output(check),
+            Reading::Read(flake) => {
+                let mut findings = flake.check_output(check);
+                findings.extend(flake.duplicates(check.flake_file));
+                findings
+            }
             Reading::Broken | Reading::Opaque => Vec::new(),
         }
     }
@@ -141,7 +145,14 @@ impl FlakeFile {
                 dynamic: true,
                 ..FlakeSummary::default()
             }),
-            Reading::Read(flake) => Some(flake.summary()),
+            Reading::Read(flake) => {
+                let summary = flake.summary();
+                // Listing every output builds sets `nix build` may never evaluate: a dynamic
+                // duplicate there is no certain error. A static one is (Nix finds it when it
+                // parses the file): the next use reports it.
+                flake.ev.duplicates.retain(|duplicate| !duplicate.dynamic);
+                Some(summary)
+            }
         });
         summary.as_ref()
     }
@@ -352,6 +363,36 @@ impl Flake {
     }
 
     // ---- SF502, SF503, SF504, SF506 ----
+
+    /// SF507 for every attribute defined twice in the sets read since the last call: Nix
+    /// evaluates those sets too, and stops there.
+    fn duplicates(&mut self, flake_file: &str) -> Vec<Diagnostic> {
+        let mut found: Vec<eval::Duplicate> = std::mem::take(&mut self.ev.duplicates);
+        // A function's body is read once per call (one per system, say): report each place once.
+        found.sort_by_key(|duplicate| (duplicate.second.start, duplicate.second.end));
+        found.dedup_by_key(|duplicate| duplicate.second);
+        found
+            .into_iter()
+            .map(|duplicate| {
+                let kind = if duplicate.dynamic { "dynamic attribute" } else { "attribute" };
+                let mut diagnostic = Diagnostic::new(
+                    Rule::FlakeDuplicateAttribute,
+                    flake_file,
+                    duplicate.second,
+                    format!("{kind} `{}` is already defined in this attribute set; Nix refuses to evaluate the flake", duplicate.path),
+                )
+                .with_help(if duplicate.dynamic {
+                    "Nix never merges keys written `${...}`: write the key once, e.g. `packages.${system} = { web = ...; hello = ...; };`"
+                } else {
+                    "define it once; Nix merges two definitions only when both are attribute set literals"
+                });
+                if let Some(first) = duplicate.first {
+                    diagnostic = diagnostic.with_label(flake_file, first, "first defined here");
+                }
+                diagnostic
+            })
+            .collect()
+    }
 
     fn check_output(&mut self, check: &FlakeCheck) -> Vec<Diagnostic> {
         let Some(candidates) = candidates(check.flake_output, check.system) else {

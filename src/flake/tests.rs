@@ -1502,3 +1502,115 @@ fn output_span_is_where_the_attribute_nix_builds_is_written() {
     );
     assert_eq!(flake.output_span(Some("web"), "x86_64-linux"), None);
 }
+
+// ---------------------------------------------------------------- attributes defined twice
+
+/// A flake whose `outputs` body is `bindings` (with `system` bound to x86_64-linux) and which
+/// builds `packages.x86_64-linux.web`.
+fn outputs_with(bindings: &str) -> String {
+    format!(
+        r#"{{
+  outputs = {{ self }}: let system = "x86_64-linux"; drv = derivation {{ inherit system; name = "x"; builder = "/bin/sh"; }}; in {{
+{bindings}
+  }};
+}}
+"#
+    )
+}
+
+/// The (second place, first place) texts of every SF507 that `bindings` get, checking `web`.
+fn duplicates_in(bindings: &str) -> Vec<(String, String)> {
+    let text = outputs_with(bindings);
+    Case::new(&text)
+        .output("web")
+        .run()
+        .iter()
+        .filter(|d| d.rule == Rule::FlakeDuplicateAttribute)
+        .map(|d| {
+            assert_eq!(d.labels.len(), 1, "{d:#?}");
+            (
+                span_text(&text, d).to_owned(),
+                text[d.labels[0].span.range()].to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Nix 2.8: "dynamic attribute 'x86_64-linux' already defined".
+#[test]
+fn a_dynamic_key_given_twice_is_refused_as_nix_refuses_it() {
+    let text =
+        outputs_with("    packages.${system}.web = drv;\n    packages.${system}.hello = drv;");
+    let diagnostic = Case::new(&text)
+        .output("web")
+        .run()
+        .into_iter()
+        .find(|d| d.rule == Rule::FlakeDuplicateAttribute)
+        .expect("SF507");
+    assert_eq!(span_text(&text, &diagnostic), "${system}");
+    assert!(text[..diagnostic.span.start as usize].contains("packages.${system}.web"));
+    assert!(
+        diagnostic
+            .message
+            .contains("dynamic attribute `packages.x86_64-linux`"),
+        "{}",
+        diagnostic.message
+    );
+    assert_eq!(diagnostic.labels[0].message, "first defined here");
+    assert!(diagnostic.labels[0].span.start < diagnostic.span.start);
+}
+
+/// Each case as `nix-instantiate --eval` (Nix 2.8) answers it.
+#[test]
+fn static_duplicates_are_refused_where_nix_refuses_them() {
+    let twice = |first: &str, second: &str| vec![(second.to_owned(), first.to_owned())];
+    // error: attribute 'a' already defined
+    assert_eq!(
+        duplicates_in("a = 1; a = 2; packages.${system}.web = drv;"),
+        twice("a", "a")
+    );
+    // error: attribute 'a.b' already defined
+    assert_eq!(
+        duplicates_in("a = 1; a.b = 2; packages.${system}.web = drv;"),
+        twice("a", "a")
+    );
+    assert_eq!(
+        duplicates_in("a.b = 1; a.b = 2; packages.${system}.web = drv;"),
+        twice("b", "b")
+    );
+    assert_eq!(
+        duplicates_in("a = drv; a.b = 1; packages.${system}.web = drv;"),
+        twice("a", "a")
+    );
+}
+
+#[test]
+fn merges_nix_allows_are_not_duplicates() {
+    for bindings in [
+        "a.b = 1; a = { c = 2; }; packages.${system}.web = drv;",
+        "a = { c = 2; }; a.b = 1; packages.${system}.web = drv;",
+        "a = { b = 1; }; a = { c = 2; }; packages.${system}.web = drv;",
+        "a = rec { c = 2; }; a.b = 1; packages.${system}.web = drv;",
+        "packages.${system} = { web = drv; hello = drv; };",
+        "packages.x86_64-linux.web = drv; packages.x86_64-linux.hello = drv;",
+    ] {
+        assert_eq!(
+            duplicates_in(bindings),
+            Vec::<(String, String)>::new(),
+            "{bindings}"
+        );
+    }
+}
+
+/// Nix finds a static duplicate when it parses the file, a dynamic one only when it
+/// evaluates the set: `nix build .#web` never evaluates `checks`.
+#[test]
+fn a_dynamic_duplicate_in_a_set_nix_never_evaluates_is_not_reported() {
+    let text =
+        outputs_with("packages.${system}.web = drv; checks = { ${system} = 1; ${system} = 2; };");
+    assert!(
+        Case::new(&text).output("web").run().is_empty(),
+        "{:#?}",
+        Case::new(&text).output("web").run()
+    );
+}

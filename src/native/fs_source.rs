@@ -1,5 +1,8 @@
 //! Package files from disk.
 
+use std::fs::FileType;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::source::{Entry, EntryKind, ReadError, SourceProvider};
@@ -33,14 +36,31 @@ impl FsSource {
     }
 }
 
-/// The text of a file.
+/// The text of a regular file; anything else is refused without being opened.
 pub(crate) fn read_text(full: &Path) -> Result<String, ReadError> {
-    match std::fs::read(full) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::NotText),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
-        Err(_) if full.is_dir() => Err(ReadError::IsDir),
-        Err(error) => Err(ReadError::Other(error.to_string())),
+    let io_error = |error: std::io::Error| match error.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Other(error.to_string()),
+    };
+    // Opening a named pipe blocks until a writer comes, and a device may never end: look
+    // before opening, so that only regular files are ever opened.
+    let kind = std::fs::metadata(full).map_err(io_error)?.file_type();
+    if let Some(refused) = not_regular(&kind) {
+        return Err(refused);
     }
+    // The path may have been swapped for a pipe since: a non-blocking open cannot hang,
+    // and the opened file is checked again.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(full)
+        .map_err(io_error)?;
+    if let Some(refused) = not_regular(&file.metadata().map_err(io_error)?.file_type()) {
+        return Err(refused);
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io_error)?;
+    String::from_utf8(bytes).map_err(|_| ReadError::NotText)
 }
 
 impl SourceProvider for FsSource {
@@ -79,5 +99,92 @@ impl SourceProvider for FsSource {
             .collect();
         names.sort();
         names
+    }
+}
+
+/// Why a file of this kind is refused, if it is not a regular file.
+fn not_regular(kind: &FileType) -> Option<ReadError> {
+    let name = if kind.is_file() {
+        return None;
+    } else if kind.is_dir() {
+        return Some(ReadError::IsDir);
+    } else if kind.is_fifo() {
+        "named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "device"
+    } else {
+        "special file"
+    };
+    Some(ReadError::NotRegularFile(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A package folder of its own under the temporary folder, removed on drop.
+    struct Folder(PathBuf);
+
+    impl Folder {
+        fn new(name: &str) -> Folder {
+            let path =
+                std::env::temp_dir().join(format!("starflake-fs-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Folder(path)
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Reads `path` in a thread, so that a read that blocks fails the test instead of hanging it.
+    fn read_within_a_second(root: &Path, path: &str) -> Result<String, ReadError> {
+        let source = FsSource::new(root);
+        let path = path.to_owned();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || sender.send(source.read(&path)));
+        receiver
+            .recv_timeout(std::time::Duration::from_secs(1))
+            .expect("reading returns at once")
+    }
+
+    #[test]
+    fn a_named_pipe_is_refused_without_waiting_for_a_writer() {
+        let folder = Folder::new("fifo");
+        let fifo =
+            std::ffi::CString::new(folder.0.join("fifo").into_os_string().into_encoded_bytes())
+                .unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates the file.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            read_within_a_second(&folder.0, "fifo"),
+            Err(ReadError::NotRegularFile("named pipe (FIFO)"))
+        );
+    }
+
+    #[test]
+    fn a_device_is_refused() {
+        let folder = Folder::new("device");
+        std::os::unix::fs::symlink("/dev/zero", folder.0.join("zero")).unwrap();
+        assert_eq!(
+            read_within_a_second(&folder.0, "zero"),
+            Err(ReadError::NotRegularFile("device"))
+        );
+    }
+
+    #[test]
+    fn a_regular_file_is_read() {
+        let folder = Folder::new("regular");
+        std::fs::write(folder.0.join("main.star"), "x = 1\n").unwrap();
+        assert_eq!(
+            read_within_a_second(&folder.0, "main.star"),
+            Ok("x = 1\n".to_owned())
+        );
     }
 }

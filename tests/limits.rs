@@ -1,0 +1,191 @@
+//! The limits of one check (`starflake::limits`), on in-memory packages: input past them gets
+//! its own diagnostic, at the place the limit is passed, and the check answers at once.
+//! (The golden fixtures `invalid-nesting-too-deep`, `invalid-memory-limit*` show the full
+//! reports; `cargo bench --bench hostile` measures time and memory of a release build.)
+
+use std::time::{Duration, Instant};
+
+use starflake::diagnostic::{Diagnostic, Rule};
+use starflake::limits::{MAX_IMPORT_DEPTH, MAX_NESTING};
+use starflake::source::MemorySource;
+use starflake::{CheckOptions, check};
+
+const MANIFEST: &str = "name: github.com/starflake-tests/limits\n";
+
+/// Checks `files` (with a manifest) within a 2 s deadline; the check must answer well before
+/// 5 s, even in a debug build.
+fn diagnostics(files: &[(String, String)]) -> Vec<Diagnostic> {
+    let mut source = MemorySource::new().with("kurtosis.yml", MANIFEST);
+    for (path, text) in files {
+        source.insert(path, text.clone());
+    }
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(2);
+    let options = CheckOptions {
+        interrupt: Some(Box::new(move || Instant::now() > deadline)),
+        ..CheckOptions::default()
+    };
+    let result = check(&source, &options);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    result.diagnostics
+}
+
+fn main_star(text: String) -> Vec<Diagnostic> {
+    diagnostics(&[("main.star".to_owned(), text)])
+}
+
+fn only(diagnostics: &[Diagnostic], rule: Rule) -> &Diagnostic {
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].rule, rule, "{diagnostics:#?}");
+    &diagnostics[0]
+}
+
+#[test]
+fn fifty_thousand_nested_parentheses_stop_at_the_one_past_the_limit() {
+    let text = format!(
+        "def run(plan, args):\n    x = {}1{}\n",
+        "(".repeat(50_000),
+        ")".repeat(50_000)
+    );
+    let found = main_star(text);
+    let diagnostic = only(&found, Rule::NestingTooDeep);
+    let prefix = "def run(plan, args):\n    x = ";
+    assert_eq!(
+        diagnostic.span.start as usize,
+        prefix.len() + MAX_NESTING - 1
+    );
+}
+
+#[test]
+fn every_kind_of_deep_nesting_is_refused_before_parsing() {
+    let run = |body: String| format!("def run(plan, args):\n    x = {body}\n");
+    let cases = [
+        run(format!("{}{}", "[".repeat(20_000), "]".repeat(20_000))),
+        run(vec!["1"; 200_000].join(" + ")),
+        run(format!("{}1", "-".repeat(100_000))),
+        run(format!("args{}", ".a".repeat(100_000))),
+        run(format!("str{}", "()".repeat(100_000))),
+        run(format!(
+            "{}1{}",
+            "{\"a\": ".repeat(10_000),
+            "}".repeat(10_000)
+        )),
+        // One space per level keeps the file under the size limit.
+        (1..=2_000)
+            .map(|level| format!("{}if True:\n", " ".repeat(level)))
+            .fold("def run(plan, args):\n".to_owned(), |text, line| {
+                text + &line
+            })
+            + &" ".repeat(2_001)
+            + "pass\n",
+    ];
+    for text in cases {
+        only(&main_star(text), Rule::NestingTooDeep);
+    }
+}
+
+#[test]
+fn modules_importing_each_other_too_deep_stop_at_the_import_past_the_limit() {
+    let count = MAX_IMPORT_DEPTH + 20;
+    let mut files: Vec<(String, String)> = (0..count)
+        .map(|index| {
+            let text = match index + 1 < count {
+                true => format!(
+                    "next = import_module(\"/m{}.star\")\nvalue = next.value + 1\n",
+                    index + 1
+                ),
+                false => "value = 0\n".to_owned(),
+            };
+            (format!("m{index}.star"), text)
+        })
+        .collect();
+    files.push((
+        "main.star".to_owned(),
+        "m = import_module(\"/m0.star\")\n\ndef run(plan, args):\n    return m.value\n".to_owned(),
+    ));
+    let found = diagnostics(&files);
+    let diagnostic = found
+        .iter()
+        .find(|d| d.rule == Rule::NestingTooDeep)
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    // main.star and m0 ..= m{MAX - 2} are MAX modules being evaluated at once: the import in
+    // the last of them is the one refused.
+    assert_eq!(diagnostic.file, format!("m{}.star", MAX_IMPORT_DEPTH - 2));
+}
+
+#[test]
+fn a_huge_repetition_is_refused_before_it_is_made() {
+    for expression in [
+        "[0] * 1000000000",
+        "'a' * 2000000000",
+        "1000000000 * (0,)",
+        "['x'] * 100000000000000",
+    ] {
+        let found = main_star(format!(
+            "def run(plan, args):\n    x = 1\n    y = {expression}\n"
+        ));
+        let diagnostic = only(&found, Rule::MemoryLimit);
+        // At the repetition itself.
+        assert_eq!(
+            diagnostic.span.start as usize,
+            "def run(plan, args):\n    x = 1\n    y = ".len(),
+            "{expression}"
+        );
+    }
+}
+
+#[test]
+fn values_growing_step_by_step_stop_at_the_statement_past_the_budget() {
+    let found = main_star(
+        "def run(plan, args):\n    s = 'ab'\n    for i in range(64):\n        s = s + s\n"
+            .to_owned(),
+    );
+    only(&found, Rule::MemoryLimit);
+    let found = main_star(
+        "def run(plan, args):\n    x = 3\n    for i in range(64):\n        x = x * x\n".to_owned(),
+    );
+    only(&found, Rule::MemoryLimit);
+}
+
+#[test]
+fn ordinary_products_still_work() {
+    let found = main_star(
+        "def run(plan, args):\n    return ('ab' * 3, [1] * 2, 6 * 7, 2 * 1.5, (1,) * 2, 10000000000 * 3)\n".to_owned(),
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_range_longer_than_a_check_goes_through_is_refused_at_the_call() {
+    for expression in [
+        "list(range(1000000000))",
+        "max(range(-5, 2000000000, 1))",
+        "range(0, -2000000000, -1)",
+    ] {
+        let found = main_star(format!("def run(plan, args):\n    return {expression}\n"));
+        let diagnostic = only(&found, Rule::RunawayEvaluation);
+        assert!(
+            diagnostic.message.starts_with("this range has"),
+            "{}",
+            diagnostic.message
+        );
+    }
+    let found = main_star(
+        "def run(plan, args):\n    return len(range(0, 33554432, 2)) + len(range(5, 0, -1))\n"
+            .to_owned(),
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_starlark_file_past_the_size_limit_is_not_parsed() {
+    let found = main_star(format!(
+        "# {}\ndef run(plan, args):\n    pass\n",
+        "a".repeat(starflake::limits::MAX_MODULE_BYTES)
+    ));
+    only(&found, Rule::FileTooLarge);
+}
