@@ -65,7 +65,7 @@ enum Reading {
     Broken,
     /// Too large or deeply nested to read safely, or not an attribute set: nothing is said.
     Opaque,
-    Read(Flake),
+    Read(Box<Flake>),
 }
 
 impl FlakeFile {
@@ -95,7 +95,7 @@ impl FlakeFile {
         if !has_lock_file {
             findings.extend(flake.unlocked_inputs(flake_file));
         }
-        (file(Reading::Read(flake)), findings)
+        (file(Reading::Read(Box::new(flake))), findings)
     }
 
     /// What is wrong with one use of the flake (SF502, SF503, SF504, SF506).
