@@ -44,7 +44,7 @@ export class Checker {
     const timer = setTimeout(() => this.restart('timeout'), HARD_STOP_MS);
     this.running = { id, input, timer };
     this.handlers.onBusy?.(true);
-    this.worker.postMessage({ type: 'check', id, files: input.files, args: input.args });
+    this.worker.postMessage({ type: 'check', id, files: input.files, args: input.args, deps: input.deps ?? {} });
   }
 
   receive(data) {
