@@ -226,7 +226,8 @@ async function openPackageFrom(entries, started) {
   const opened = await openPackage(await entries);
   const paths = Object.keys(opened.files);
   if (!paths.length) {
-    toast(`Nothing to open: no text files ${describeSkipped(opened) ? `(${describeSkipped(opened)})` : ''}`);
+    const skipped = describeSkipped(opened);
+    toast(`Nothing to open: no text files${skipped ? ` (${skipped})` : ''}`);
     return;
   }
   const main = paths.includes('main.star') ? 'main.star' : paths.sort()[0];
