@@ -1,10 +1,7 @@
 // The checker runs here, off the main thread: typing never waits for a check, and the page can
 // terminate() this worker when a check runs away past the module's own deadline.
 import init, { Workspace } from 'starflake';
-
-// The module's own budget per check; past it the check ends with an SF004 diagnostic. The main
-// thread's hard stop (a few seconds) is only for what this cannot interrupt.
-const TIMEOUT_MS = 1000;
+import { budgetMs } from './checker.js';
 
 // Dependencies are mounted under this folder of the file map, given as the `packagesDir` option.
 // A leading dot and a name no package uses keep it apart from the package's own files.
@@ -13,16 +10,17 @@ const PACKAGES_DIR = '.starflake-packages';
 let workspace = null;
 let workspaceKey = null;
 
-// One Workspace per args text (and per with or without dependencies): those are Workspace
-// options, the files are per check.
-function workspaceFor(args, withPackages) {
+// One Workspace per args text, budget and with or without dependencies: those are Workspace
+// options, the files are per check. The budget (the checker's budgetMs) ends a check with SF004;
+// the main thread's hard stop is only for what that cannot interrupt.
+function workspaceFor(args, withPackages, timeoutMs) {
   const trimmed = args.trim();
-  const key = JSON.stringify([trimmed, withPackages]);
+  const key = JSON.stringify([trimmed, withPackages, timeoutMs]);
   if (workspace && workspaceKey === key) return workspace;
   workspace?.free();
   workspace = new Workspace({
     positionEncoding: 'utf-16',
-    timeoutMs: TIMEOUT_MS,
+    timeoutMs,
     ...(trimmed ? { args: trimmed, argsOrigin: 'args' } : {}),
     ...(withPackages ? { packagesDir: PACKAGES_DIR } : {}),
   });
@@ -40,7 +38,8 @@ async function start() {
   try {
     await init({ module_or_path: new URL('../../pkg/starflake_bg.wasm', import.meta.url) });
     // Warm-up: the first check is slower while the engine compiles the hot paths.
-    workspaceFor('', false).analyze({ 'kurtosis.yml': 'name: github.com/warm/up\n', 'main.star': 'def run(plan):\n    pass\n' });
+    const files = { 'kurtosis.yml': 'name: github.com/warm/up\n', 'main.star': 'def run(plan):\n    pass\n' };
+    workspaceFor('', false, budgetMs(files)).analyze(files);
     postMessage({
       type: 'ready',
       version: Workspace.version(),
@@ -58,7 +57,7 @@ self.onmessage = ({ data }) => {
   try {
     const withPackages = Object.keys(data.deps).length > 0;
     const files = withPackages ? withDependencies(data.files, data.deps) : data.files;
-    const analysis = workspaceFor(data.args ?? '', withPackages).analyze(files);
+    const analysis = workspaceFor(data.args ?? '', withPackages, data.timeoutMs).analyze(files);
     postMessage({ type: 'result', id: data.id, analysis, ms: performance.now() - started });
   } catch (error) {
     // A trap ("unreachable") leaves the instance unusable: the main thread restarts the worker.
