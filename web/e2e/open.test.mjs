@@ -128,35 +128,49 @@ for (const format of ['ustar', 'gnu', 'pax']) {
   });
 }
 
-test('a folder of dependencies resolves github.com imports, pinned ones at their ref', async (t) => {
-  const pkg = await writeTree('with-deps', {
-    'kurtosis.yml': 'name: github.com/example/uses-deps\nreplace:\n  github.com/dep/lib: github.com/dep/lib@v1.2.0\n',
-    'main.star': 'lib = import_module("github.com/dep/lib/lib.star")\nother = import_module("github.com/dep/other/other.star")\n\n'
-      + 'def run(plan):\n    lib.add_database(plan, "db")\n    other.add_web(plan)\n',
-  });
-  // The unpinned checkout of dep/lib lacks add_database: reading it instead of the pin would fail.
-  const deps = await writeTree('deps', within('packages', {
-    'github.com/dep/lib@v1.2.0/kurtosis.yml': 'name: github.com/dep/lib\n',
-    'github.com/dep/lib@v1.2.0/lib.star': 'def add_database(plan, name):\n    plan.add_service(name = name, config = ServiceConfig(image = "postgres:16"))\n',
-    'github.com/dep/lib/kurtosis.yml': 'name: github.com/dep/lib\n',
-    'github.com/dep/lib/lib.star': 'def add_db(plan, name):\n    pass\n',
-    'github.com/dep/other/kurtosis.yml': 'name: github.com/dep/other\n',
-    'github.com/dep/other/other.star': 'def add_web(plan):\n    plan.add_service(name = "web", config = ServiceConfig(image = "nginx:1.25"))\n',
-  }));
+const USES_DEPS = {
+  'kurtosis.yml': 'name: github.com/example/uses-deps\nreplace:\n  github.com/dep/lib: github.com/dep/lib@v1.2.0\n',
+  'main.star': 'lib = import_module("github.com/dep/lib/lib.star")\nother = import_module("github.com/dep/other/other.star")\n\n'
+    + 'def run(plan):\n    lib.add_database(plan, "db")\n    other.add_web(plan)\n',
+};
+// The unpinned checkout of dep/lib lacks add_database: reading it instead of the pin would fail.
+const DEPS = {
+  'github.com/dep/lib@v1.2.0/kurtosis.yml': 'name: github.com/dep/lib\n',
+  'github.com/dep/lib@v1.2.0/lib.star': 'def add_database(plan, name):\n    plan.add_service(name = name, config = ServiceConfig(image = "postgres:16"))\n',
+  'github.com/dep/lib/kurtosis.yml': 'name: github.com/dep/lib\n',
+  'github.com/dep/lib/lib.star': 'def add_db(plan, name):\n    pass\n',
+  'github.com/dep/other/kurtosis.yml': 'name: github.com/dep/other\n',
+  'github.com/dep/other/other.star': 'def add_web(plan):\n    plan.add_service(name = "web", config = ServiceConfig(image = "nginx:1.25"))\n',
+};
+
+/** Opens USES_DEPS, sees its imports unavailable, gives the dependencies, sees them resolved. */
+async function resolvesWithDependencies(t, giveDependencies) {
   const { page, record } = await open(t);
-  await page.setInputFiles('#open-folder', pkg);
+  await page.setInputFiles('#open-folder', await writeTree(`uses-deps-${t.name.length}`, USES_DEPS));
   await openedPackage(page, 'github.com/example/uses-deps');
   // Without them the imports are unavailable: SF008, and their values are not checked.
   assert.ok((await codes(page)).includes('SF008'));
-  await page.setInputFiles('#open-deps', deps);
+  await giveDependencies(page);
   await page.waitForFunction(() => !window.playground.analysis.diagnostics.some((d) => d.code === 'SF008'), null, { timeout: 20000 });
   await settled(page);
   assert.deepEqual(await codes(page), []);
   const steps = await page.evaluate(() => window.playground.analysis.plan.steps.map((s) => `${s.name} ${s.config.image}`));
   assert.deepEqual(steps, ['db postgres:16', 'web nginx:1.25']);
   assert.match(await page.locator('#deps-summary').textContent(), /github\.com\/dep\/lib@v1\.2\.0.*github\.com\/dep\/other/);
-  await screenshot(page, 'open-deps');
   assert.deepEqual(record.pageErrors, []);
+  return page;
+}
+
+test('a folder of dependencies resolves github.com imports, pinned ones at their ref', async (t) => {
+  // Any folder above github.com/ (here the picked `packages/`) is stripped.
+  const deps = await writeTree('deps', within('packages', DEPS));
+  const page = await resolvesWithDependencies(t, (p) => p.setInputFiles('#open-deps', deps));
+  await screenshot(page, 'open-deps');
+});
+
+test('a .zip of dependencies dropped on the dependencies row resolves them too', async (t) => {
+  const zip = zipSync(Object.fromEntries(Object.entries(DEPS).map(([p, c]) => [p, strToU8(c)])));
+  await resolvesWithDependencies(t, (page) => drop(page, '#deps', 'deps.zip', zip));
 });
 
 test('a large package (100 modules, 20,000 lines) opens and shows its diagnostics', async (t) => {
