@@ -167,6 +167,7 @@ function renderChrome() {
 function setStatus(text, kind = '') {
   const status = $('#status');
   status.textContent = text;
+  status.title = text;
   status.dataset.kind = kind;
 }
 
@@ -214,8 +215,9 @@ let opening = null; // {input, started, what, note}: the time from drop to diagn
 
 function showDeps() {
   const repos = new Set(Object.keys(deps).map((path) => path.split('/').slice(0, 3).join('/')));
+  const count = Object.keys(deps).length;
   $('#deps-summary').textContent = repos.size
-    ? `Dependencies: ${[...repos].sort().join(', ')} (${Object.keys(deps).length} files)`
+    ? `${repos.size} ${repos.size === 1 ? 'dependency' : 'dependencies'}, ${count} ${count === 1 ? 'file' : 'files'}`
     : 'No dependencies';
   $('#deps-summary').title = [...repos].sort().join('\n');
   $('#clear-deps').hidden = !repos.size;
