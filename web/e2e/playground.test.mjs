@@ -59,9 +59,11 @@ function marksOf(page, code) {
 test('1. the page loads with no console error and no page error', async (t) => {
   const { page, record } = await open(t);
   await settled(page);
-  // The default example is the Kurtosis docs one: it has its error, and the UI says so.
+  // The default example is the Kurtosis docs one: it has its error, and the UI says so. The
+  // error is where Kurtosis would fail, at the instruction that uses the flake in main.star.
   assert.equal(await page.locator('.pill-error').getAttribute('data-count'), '1');
-  assert.ok(await page.locator('.tree-file[data-path="hello-go/flake.nix"] .badge-error').isVisible());
+  assert.ok(await page.locator('.tree-file[data-path="main.star"] .badge-error').isVisible());
+  assert.ok(await page.locator('.tree-file[data-path="hello-go/flake.nix"] .badge-warning').isVisible());
   assert.match(await page.locator('#problems').textContent(), /SF503/);
   assert.match(await page.locator('#version').textContent(), /^v\d+\.\d+\.\d+/);
   await screenshot(page, '1-loaded');
@@ -217,7 +219,9 @@ test('4. the URL holds the workspace: a fresh page restores it', async (t) => {
   await screenshot(fresh.page, '4-restored');
 });
 
-const RUNAWAY = 'def run(plan, args):\n    for i in range(100000000):\n        x = i\n';
+// Nested loops: a single huge range is refused up front (SF004 with another message), while this
+// only runs out of time.
+const RUNAWAY = 'def run(plan, args):\n    for i in range(100000):\n        for j in range(100000):\n            x = j\n';
 
 test('5. a runaway loop is stopped and the page stays responsive', async (t) => {
   const { page } = await open(t);

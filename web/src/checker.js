@@ -3,6 +3,20 @@
 
 export const HARD_STOP_MS = Number(new URLSearchParams(location.search).get('hardStopMs')) || 3000;
 
+// The module's own budget per check (past it the check ends with SF004). A first check of a large
+// package parses all of it (ethereum-package, 800 KB of Starlark, took 0.75 to 1.2 s here), so
+// the budget grows by 500 ms per whole 250 KB of Starlark: a keystroke seldom changes it (a change
+// makes a new Workspace, which loses the parse cache), and small packages keep 1 s.
+const BASE_BUDGET_MS = 1000;
+const BUDGET_STEP_MS = 500;
+const BUDGET_STEP_CHARS = 250 * 1024;
+
+export function budgetMs(files) {
+  let chars = 0;
+  for (const [path, text] of Object.entries(files)) if (path.endsWith('.star')) chars += text.length;
+  return BASE_BUDGET_MS + Math.floor(chars / BUDGET_STEP_CHARS) * BUDGET_STEP_MS;
+}
+
 export class Checker {
   /**
    * onReady({version, rules, builtins}), onResult({analysis, ms, input}),
@@ -41,10 +55,11 @@ export class Checker {
     const input = this.pending;
     this.pending = null;
     const id = this.nextId++;
-    const timer = setTimeout(() => this.restart('timeout'), HARD_STOP_MS);
+    const budget = budgetMs(input.files);
+    const timer = setTimeout(() => this.restart('timeout'), HARD_STOP_MS + budget - BASE_BUDGET_MS);
     this.running = { id, input, timer };
     this.handlers.onBusy?.(true);
-    this.worker.postMessage({ type: 'check', id, files: input.files, args: input.args });
+    this.worker.postMessage({ type: 'check', id, files: input.files, args: input.args, deps: input.deps ?? {}, timeoutMs: budget });
   }
 
   receive(data) {

@@ -61,6 +61,9 @@ export class FileTree {
     this.paths = [...paths].sort();
     this.active = active;
     this.counts = counts;
+    // Typing calls this on every keystroke: rebuild the rows only when what they show changed.
+    const shown = JSON.stringify([this.paths, active, counts]);
+    if (shown === this.shown) return;
     // Re-rendering would reset a name being typed: the badges catch up when it is done.
     if (!this.editing) this.render();
   }
@@ -180,6 +183,7 @@ export class FileTree {
   }
 
   render() {
+    this.shown = JSON.stringify([this.paths, this.active, this.counts]);
     replaceChildren(this.element,
       this.editing?.mode === 'add' ? this.input() : null,
       this.nodes(buildTree(this.paths), '', 0),

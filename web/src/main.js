@@ -10,6 +10,7 @@ import { ProblemList, countBySeverity, countByFile } from './problems.js';
 import { Checker, HARD_STOP_MS } from './checker.js';
 import { decodeHash, isStateHash, loadStored, save, encodeHash } from './state.js';
 import { examples, exampleState, DEFAULT_EXAMPLE } from './examples/index.js';
+import { entriesFromInput, entriesFromDrop, openPackage, openDependencies, describeSkipped } from './open.js';
 
 const CHECK_DEBOUNCE_MS = 100;
 const SAVE_DEBOUNCE_MS = 400;
@@ -19,6 +20,7 @@ const $ = (selector) => document.querySelector(selector);
 let files = {};
 let active = '';
 let args = '';
+let deps = {}; // dependency files, github.com/<org>/<repo>[@<ref>]/..., not shown in the tree
 let last = null; // {analysis, input} of the newest finished check
 let busyTimer = 0;
 
@@ -75,6 +77,7 @@ const checker = new Checker({
     clearTimeout(busyTimer);
     setStatus(`checked in ${Math.max(1, Math.round(ms))} ms`);
     show(analysis, input);
+    if (opening?.input === input) reportOpened(ms);
   },
   onStopped: ({ input, reason, message }) => {
     clearTimeout(busyTimer);
@@ -110,7 +113,7 @@ let checkTimer = 0;
 let saveTimer = 0;
 function changed() {
   clearTimeout(checkTimer);
-  checkTimer = setTimeout(() => checker.check({ files: { ...files }, args }), CHECK_DEBOUNCE_MS);
+  checkTimer = setTimeout(() => checker.check({ files: { ...files }, args, deps }), CHECK_DEBOUNCE_MS);
   clearTimeout(saveTimer);
   saveTimer = setTimeout(persist, SAVE_DEBOUNCE_MS);
   renderChrome();
@@ -118,7 +121,7 @@ function changed() {
 
 function persist() {
   clearTimeout(saveTimer);
-  return save({ files, active, args });
+  return save({ files, active, args, deps });
 }
 
 // --- showing results --------------------------------------------------------------------------
@@ -164,6 +167,7 @@ function renderChrome() {
 function setStatus(text, kind = '') {
   const status = $('#status');
   status.textContent = text;
+  status.title = text;
   status.dataset.kind = kind;
 }
 
@@ -195,12 +199,117 @@ function load(state) {
   files = { ...state.files };
   active = Object.hasOwn(files, state.active) ? state.active : Object.keys(files).sort()[0] ?? '';
   args = state.args ?? '';
+  deps = state.deps ?? {};
   last = null;
   for (const path of [...editor.states.keys()]) editor.forget(path);
   argsEditor.set(args);
   openFile(active);
-  checker.check({ files: { ...files }, args });
+  showDeps();
+  const input = { files: { ...files }, args, deps };
+  checker.check(input);
+  return input;
 }
+
+// --- opening from disk ------------------------------------------------------------------------
+let opening = null; // {input, started, what, note}: the time from drop to diagnostics shown
+
+function showDeps() {
+  const repos = new Set(Object.keys(deps).map((path) => path.split('/').slice(0, 3).join('/')));
+  const count = Object.keys(deps).length;
+  $('#deps-summary').textContent = repos.size
+    ? `${repos.size} ${repos.size === 1 ? 'dependency' : 'dependencies'}, ${count} ${count === 1 ? 'file' : 'files'}`
+    : 'No dependencies';
+  $('#deps-summary').title = [...repos].sort().join('\n');
+  $('#clear-deps').hidden = !repos.size;
+}
+
+/** Opens a package read from disk (started: when the user dropped or picked it). */
+async function openPackageFrom(entries, started) {
+  const opened = await openPackage(await entries);
+  const paths = Object.keys(opened.files);
+  if (!paths.length) {
+    const skipped = describeSkipped(opened);
+    toast(`Nothing to open: no text files${skipped ? ` (${skipped})` : ''}`);
+    return;
+  }
+  const main = paths.includes('main.star') ? 'main.star' : paths.sort()[0];
+  await persist();
+  const input = load({ files: opened.files, active: main, args: '', deps });
+  history.pushState(null, '', location.pathname + location.search);
+  persist();
+  const note = [opened.hasManifest ? '' : 'no kurtosis.yml found', describeSkipped(opened)].filter(Boolean).join('; ');
+  opening = { input, started, what: `${paths.length} files, ${lineCount(opened.files)} lines`, note };
+}
+
+async function openDependenciesFrom(entries) {
+  const opened = await openDependencies(await entries);
+  const count = Object.keys(opened.files).length;
+  if (!count) {
+    toast('No dependencies there: lay them out as github.com/ORG/REPO/ (or REPO@REF/ for a pinned one)');
+    return;
+  }
+  deps = opened.files;
+  showDeps();
+  changed();
+  const skipped = describeSkipped(opened);
+  toast(`Dependencies: ${count} files${skipped ? `; ${skipped}` : ''}`);
+}
+
+const lineCount = (texts) => Object.values(texts).reduce((n, text) => n + text.split('\n').length, 0);
+
+function reportOpened(checkMs) {
+  const ms = Math.round(performance.now() - opening.started);
+  window.playground.opened = { ms, checkMs: Math.round(checkMs), what: opening.what, note: opening.note };
+  setStatus(`opened ${opening.what}; diagnostics in ${ms} ms`);
+  toast(`Opened ${opening.what}${opening.note ? `; ${opening.note}` : ''}`);
+  opening = null;
+}
+
+function failedToOpen(error) {
+  toast(`Could not open it: ${error?.message ?? error}`);
+}
+
+for (const [selector, open] of [['#open-folder', openPackageFrom], ['#open-archive', openPackageFrom], ['#open-deps', openDependenciesFrom]]) {
+  const input = $(selector);
+  input.addEventListener('change', () => {
+    const started = performance.now();
+    const picked = input.files;
+    open(entriesFromInput(picked), started).catch(failedToOpen).finally(() => { input.value = ''; });
+  });
+}
+$('#clear-deps').addEventListener('click', () => {
+  deps = {};
+  showDeps();
+  changed();
+});
+
+// Drag and drop: on the dependencies row it opens dependencies, anywhere else a package.
+let dragDepth = 0;
+const carriesFiles = (event) => event.dataTransfer?.types.includes('Files');
+document.addEventListener('dragenter', (event) => {
+  if (!carriesFiles(event)) return;
+  dragDepth++;
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => {
+  if (dragDepth && --dragDepth === 0) document.body.classList.remove('dragging');
+});
+document.addEventListener('dragover', (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  $('#deps').classList.toggle('drop-target', Boolean(event.target.closest?.('#deps')));
+});
+document.addEventListener('drop', (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  $('#deps').classList.remove('drop-target');
+  const started = performance.now();
+  const entries = entriesFromDrop(event.dataTransfer);
+  const open = event.target.closest?.('#deps') ? openDependenciesFrom : openPackageFrom;
+  open(entries, started).catch(failedToOpen);
+});
 
 // --- header -----------------------------------------------------------------------------------
 const picker = $('#examples');
@@ -221,7 +330,8 @@ picker.addEventListener('change', async () => {
 
 $('#share').addEventListener('click', async () => {
   const url = await persist();
-  toast((await copyText(url)) ? 'Link copied: it holds every file and the args' : 'Copy the link from the address bar');
+  if (!url) toast('This package is too large to fit in a link: share it as a folder or archive');
+  else toast((await copyText(url)) ? 'Link copied: it holds every file and the args' : 'Copy the link from the address bar');
 });
 $('#new-file').addEventListener('click', () => tree.startAdd());
 
@@ -236,13 +346,15 @@ window.addEventListener('pagehide', () => { if (saveTimer) persist(); });
 // A handle for the end-to-end tests and for poking around in devtools.
 window.playground = {
   get view() { return editor.view; },
-  get state() { return { files: { ...files }, active, args }; },
+  get state() { return { files: { ...files }, active, args, deps: { ...deps } }; },
   get analysis() { return last?.analysis ?? null; },
   /** True when the newest result is of exactly the current files and args. */
   get idle() {
-    return Boolean(last) && last.input.args === args
+    return Boolean(last) && last.input.args === args && last.input.deps === deps
       && JSON.stringify(last.input.files) === JSON.stringify(files);
   },
+  /** Of the newest package opened from disk: {ms (drop to diagnostics), checkMs, what, note}. */
+  opened: null,
 };
 
 // --- start ------------------------------------------------------------------------------------

@@ -4,17 +4,28 @@
 const STORAGE_KEY = 'starflake-playground/v1';
 const HASH_PREFIX = '#v1.';
 
-/** @typedef {{files: Record<string,string>, active: string, args: string, example?: string}} State */
+// Past this the hash is left out (browsers cap URLs near 2 MB): localStorage still keeps it.
+const MAX_HASH_CHARS = 1_000_000;
+
+/**
+ * @typedef {{files: Record<string,string>, active: string, args: string, deps: Record<string,string>,
+ *   example?: string}} State (deps: dependency files, github.com/ORG/REPO/...)
+ */
+
+function textsOf(map) {
+  const texts = {};
+  for (const [path, text] of Object.entries(map && typeof map === 'object' ? map : {})) {
+    if (typeof text === 'string' && path) texts[path] = text;
+  }
+  return texts;
+}
 
 export function normalize(state) {
   if (!state || typeof state !== 'object' || typeof state.files !== 'object' || !state.files) return null;
-  const files = {};
-  for (const [path, text] of Object.entries(state.files)) {
-    if (typeof text === 'string' && path) files[path] = text;
-  }
+  const files = textsOf(state.files);
   const paths = Object.keys(files);
   const active = paths.includes(state.active) ? state.active : (paths.includes('main.star') ? 'main.star' : paths[0] ?? '');
-  return { files, active, args: typeof state.args === 'string' ? state.args : '', example: state.example };
+  return { files, active, args: typeof state.args === 'string' ? state.args : '', deps: textsOf(state.deps), example: state.example };
 }
 
 async function pipe(bytes, stream) {
@@ -34,7 +45,7 @@ function fromBase64Url(text) {
 }
 
 export async function encodeHash(state) {
-  const json = JSON.stringify({ files: state.files, active: state.active, args: state.args });
+  const json = JSON.stringify({ files: state.files, active: state.active, args: state.args, deps: state.deps });
   const packed = await pipe(new TextEncoder().encode(json), new CompressionStream('deflate-raw'));
   return HASH_PREFIX + toBase64Url(packed);
 }
@@ -57,17 +68,21 @@ export function loadStored() {
   }
 }
 
-/** Saves to localStorage and the hash (replaceState: typing must not flood the history). */
+/**
+ * Saves to localStorage and the hash (replaceState: typing must not flood the history).
+ * Returns the link that holds the workspace, or null when it is too large for one.
+ */
 export async function save(state) {
   // localStorage first and synchronously: a save started by `pagehide` may not get past an await.
   try {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify({ files: state.files, active: state.active, args: state.args }));
+    localStorage.setItem(STORAGE_KEY, JSON.stringify({ files: state.files, active: state.active, args: state.args, deps: state.deps }));
   } catch {
     // storage full or disabled: the URL still holds everything
   }
-  const hash = await encodeHash(state);
-  if (location.hash !== hash) history.replaceState(null, '', hash);
-  return location.href;
+  const encoded = await encodeHash(state);
+  const hash = encoded.length <= MAX_HASH_CHARS ? encoded : '';
+  if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname + location.search);
+  return hash ? location.href : null;
 }
 
 export const isStateHash = (hash) => hash.startsWith(HASH_PREFIX);

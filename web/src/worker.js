@@ -1,33 +1,45 @@
 // The checker runs here, off the main thread: typing never waits for a check, and the page can
 // terminate() this worker when a check runs away past the module's own deadline.
 import init, { Workspace } from 'starflake';
+import { budgetMs } from './checker.js';
 
-// The module's own budget per check; past it the check ends with an SF004 diagnostic. The main
-// thread's hard stop (a few seconds) is only for what this cannot interrupt.
-const TIMEOUT_MS = 1000;
+// Dependencies are mounted under this folder of the file map, given as the `packagesDir` option.
+// A leading dot and a name no package uses keep it apart from the package's own files.
+const PACKAGES_DIR = '.starflake-packages';
 
 let workspace = null;
-let workspaceArgs = null;
+let workspaceKey = null;
 
-// One Workspace per args text: args are a Workspace option, everything else is per check.
-function workspaceFor(args) {
-  const key = args.trim();
-  if (workspace && workspaceArgs === key) return workspace;
+// One Workspace per args text, budget and with or without dependencies: those are Workspace
+// options, the files are per check. The budget (the checker's budgetMs) ends a check with SF004;
+// the main thread's hard stop is only for what that cannot interrupt.
+function workspaceFor(args, withPackages, timeoutMs) {
+  const trimmed = args.trim();
+  const key = JSON.stringify([trimmed, withPackages, timeoutMs]);
+  if (workspace && workspaceKey === key) return workspace;
   workspace?.free();
   workspace = new Workspace({
     positionEncoding: 'utf-16',
-    timeoutMs: TIMEOUT_MS,
-    ...(key ? { args: key, argsOrigin: 'args' } : {}),
+    timeoutMs,
+    ...(trimmed ? { args: trimmed, argsOrigin: 'args' } : {}),
+    ...(withPackages ? { packagesDir: PACKAGES_DIR } : {}),
   });
-  workspaceArgs = key;
+  workspaceKey = key;
   return workspace;
+}
+
+function withDependencies(files, deps) {
+  const all = { ...files };
+  for (const [path, text] of Object.entries(deps)) all[`${PACKAGES_DIR}/${path}`] = text;
+  return all;
 }
 
 async function start() {
   try {
     await init({ module_or_path: new URL('../../pkg/starflake_bg.wasm', import.meta.url) });
     // Warm-up: the first check is slower while the engine compiles the hot paths.
-    workspaceFor('').analyze({ 'kurtosis.yml': 'name: github.com/warm/up\n', 'main.star': 'def run(plan):\n    pass\n' });
+    const files = { 'kurtosis.yml': 'name: github.com/warm/up\n', 'main.star': 'def run(plan):\n    pass\n' };
+    workspaceFor('', false, budgetMs(files)).analyze(files);
     postMessage({
       type: 'ready',
       version: Workspace.version(),
@@ -43,7 +55,9 @@ self.onmessage = ({ data }) => {
   if (data.type !== 'check') return;
   const started = performance.now();
   try {
-    const analysis = workspaceFor(data.args ?? '').analyze(data.files);
+    const withPackages = Object.keys(data.deps).length > 0;
+    const files = withPackages ? withDependencies(data.files, data.deps) : data.files;
+    const analysis = workspaceFor(data.args ?? '', withPackages, data.timeoutMs).analyze(files);
     postMessage({ type: 'result', id: data.id, analysis, ms: performance.now() - started });
   } catch (error) {
     // A trap ("unreachable") leaves the instance unusable: the main thread restarts the worker.
