@@ -36,7 +36,7 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
         if let Some(bytes) = int_product_bytes(lhs, rhs)
-            && bytes > MAX_INT_BYTES
+            && bytes > MAX_INT_BYTES as u64
         {
             return Err(starlark::Error::new_other(anyhow::anyhow!(
                 "{MESSAGE_START}: this number would take {} KiB, and a number may take at most {} KiB",
@@ -45,8 +45,8 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
             )));
         }
         if let Some(bytes) = repetition_bytes(lhs, rhs).or_else(|| repetition_bytes(rhs, lhs)) {
-            let used = eval.heap().allocated_bytes();
-            if used.saturating_add(bytes) > MEMORY_BUDGET {
+            let used = eval.heap().allocated_bytes() as u64;
+            if used.saturating_add(bytes) > MEMORY_BUDGET as u64 {
                 return Err(exceeded(Some(bytes)));
             }
         }
@@ -89,20 +89,20 @@ pub(crate) const RANGE_START: &str = "this range";
 
 /// The error that stops an evaluation past the budget; `bytes`, when known, is what the
 /// refused value would have taken.
-pub(crate) fn exceeded(bytes: Option<usize>) -> starlark::Error {
+pub(crate) fn exceeded(bytes: Option<u64>) -> starlark::Error {
     let what = match bytes {
         Some(bytes) => format!("this value would take {}", mebibytes(bytes)),
         None => "the values made so far take more".to_owned(),
     };
     starlark::Error::new_other(anyhow::anyhow!(
         "{MESSAGE_START}: {what}, and an evaluation may use {}",
-        mebibytes(MEMORY_BUDGET)
+        mebibytes(MEMORY_BUDGET as u64)
     ))
 }
 
-fn mebibytes(bytes: usize) -> String {
+fn mebibytes(bytes: u64) -> String {
     match bytes {
-        usize::MAX => "more memory than there is".to_owned(),
+        u64::MAX => "more memory than there is".to_owned(),
         bytes => format!("{} MiB", bytes.div_ceil(1 << 20)),
     }
 }
@@ -115,40 +115,44 @@ pub(crate) fn over_budget(eval: &Evaluator<'_, '_, '_>, settled: usize) -> bool 
 
 /// The size of the product of two ints, when one is big (two small ints make at most a
 /// 64-bit one: the common case, answered first).
-fn int_product_bytes(lhs: Value, rhs: Value) -> Option<usize> {
+fn int_product_bytes(lhs: Value, rhs: Value) -> Option<u64> {
     if lhs.unpack_i32().is_some() && rhs.unpack_i32().is_some() {
         return None;
     }
     Some(int_bytes(lhs)?.saturating_add(int_bytes(rhs)?))
 }
 
-/// The size of `sequence` repeated `times` times, if it is a string, list or tuple; `usize::MAX`
+/// The bytes one list or tuple element takes on a 64-bit host. Counted the same in
+/// WebAssembly (4-byte values), so the browser refuses exactly what the command line does.
+const VALUE_BYTES: u64 = 8;
+
+/// The size of `sequence` repeated `times` times, if it is a string, list or tuple; `u64::MAX`
 /// stands for more than memory holds.
-fn repetition_bytes(sequence: Value, times: Value) -> Option<usize> {
+fn repetition_bytes(sequence: Value, times: Value) -> Option<u64> {
     let item_bytes = if let Some(text) = sequence.unpack_str() {
-        text.len()
+        text.len() as u64
     } else if let Some(list) = ListRef::from_value(sequence) {
-        list.len() * size_of::<Value>()
+        list.len() as u64 * VALUE_BYTES
     } else {
-        TupleRef::from_value(sequence)?.len() * size_of::<Value>()
+        TupleRef::from_value(sequence)?.len() as u64 * VALUE_BYTES
     };
     let times = match times.unpack_i32() {
-        Some(times) => usize::try_from(times).unwrap_or(0),
+        Some(times) => u64::try_from(times).unwrap_or(0),
         // A count past i32 is a big int: only a negative one makes an empty result.
         None => match BigInt::unpack_value(times).ok()?? {
             negative if negative.sign() == num_bigint::Sign::Minus => 0,
-            _ => usize::MAX,
+            _ => u64::MAX,
         },
     };
     Some(item_bytes.saturating_mul(times))
 }
 
 /// The bytes an int takes, if it is one.
-fn int_bytes(value: Value) -> Option<usize> {
+fn int_bytes(value: Value) -> Option<u64> {
     match value.unpack_i32() {
-        Some(_) => Some(size_of::<i32>()),
+        Some(_) => Some(size_of::<i32>() as u64),
         None => BigInt::unpack_value(value)
             .ok()?
-            .map(|big| big.bits().div_ceil(8) as usize),
+            .map(|big| big.bits().div_ceil(8)),
     }
 }
