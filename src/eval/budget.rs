@@ -87,12 +87,15 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
 /// The start of the error message of a `range` past [`MAX_RANGE`].
 pub(crate) const RANGE_START: &str = "this range";
 
+/// What the error says when values grew past the budget step by step.
+pub(crate) const GROWTH: &str = "the values made so far take more";
+
 /// The error that stops an evaluation past the budget; `bytes`, when known, is what the
 /// refused value would have taken.
 pub(crate) fn exceeded(bytes: Option<u64>) -> starlark::Error {
     let what = match bytes {
         Some(bytes) => format!("this value would take {}", mebibytes(bytes)),
-        None => "the values made so far take more".to_owned(),
+        None => GROWTH.to_owned(),
     };
     starlark::Error::new_other(anyhow::anyhow!(
         "{MESSAGE_START}: {what}, and an evaluation may use {}",

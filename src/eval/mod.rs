@@ -210,7 +210,17 @@ impl<'a> Session<'a> {
     /// Reports an error that stopped evaluation, with a fix when starlark names the one
     /// identifier a misspelt name was meant to be.
     fn report_error(&self, error: &starlark::Error, fallback: &Place) {
-        let diagnostic = error_diagnostic(error, fallback);
+        let mut diagnostic = error_diagnostic(error, fallback);
+        // Growth past the budget trips at whichever allocation or statement check comes first,
+        // and that differs natively and in wasm (starlark's heap chunks follow the pointer
+        // width); the statement that was running is the same everywhere.
+        if diagnostic.rule == Rule::MemoryLimit
+            && diagnostic.message.contains(budget::GROWTH)
+            && let Some(statement) = self.statement.place()
+        {
+            diagnostic.file = statement.file;
+            diagnostic.span = statement.span;
+        }
         let fix = {
             let state = self.state.borrow();
             state
