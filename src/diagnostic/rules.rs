@@ -1764,7 +1764,10 @@ mod tests {
     #[test]
     fn every_example_is_reported_and_every_fix_is_not() {
         let mut problems = Vec::new();
-        for &rule in Rule::ALL.iter().filter(|rule| !TOO_BIG_TO_SHOW.contains(rule)) {
+        for &rule in Rule::ALL
+            .iter()
+            .filter(|rule| !TOO_BIG_TO_SHOW.contains(rule))
+        {
             let explanation = rule.explanation();
             let (wrong, fixed) = explanation
                 .split_once("Use instead:")

@@ -38,29 +38,29 @@ impl FsSource {
 
 /// The text of a regular file; anything else is refused without being opened.
 pub(crate) fn read_text(full: &Path) -> Result<String, ReadError> {
-        let io_error = |error: std::io::Error| match error.kind() {
-            std::io::ErrorKind::NotFound => ReadError::NotFound,
-            _ => ReadError::Other(error.to_string()),
-        };
-        // Opening a named pipe blocks until a writer comes, and a device may never end: look
-        // before opening, so that only regular files are ever opened.
-        let kind = std::fs::metadata(full).map_err(io_error)?.file_type();
-        if let Some(refused) = not_regular(&kind) {
-            return Err(refused);
-        }
-        // The path may have been swapped for a pipe since: a non-blocking open cannot hang,
-        // and the opened file is checked again.
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(full)
-            .map_err(io_error)?;
-        if let Some(refused) = not_regular(&file.metadata().map_err(io_error)?.file_type()) {
-            return Err(refused);
-        }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_error)?;
-        String::from_utf8(bytes).map_err(|_| ReadError::NotText)
+    let io_error = |error: std::io::Error| match error.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Other(error.to_string()),
+    };
+    // Opening a named pipe blocks until a writer comes, and a device may never end: look
+    // before opening, so that only regular files are ever opened.
+    let kind = std::fs::metadata(full).map_err(io_error)?.file_type();
+    if let Some(refused) = not_regular(&kind) {
+        return Err(refused);
+    }
+    // The path may have been swapped for a pipe since: a non-blocking open cannot hang,
+    // and the opened file is checked again.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(full)
+        .map_err(io_error)?;
+    if let Some(refused) = not_regular(&file.metadata().map_err(io_error)?.file_type()) {
+        return Err(refused);
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io_error)?;
+    String::from_utf8(bytes).map_err(|_| ReadError::NotText)
 }
 
 impl SourceProvider for FsSource {
