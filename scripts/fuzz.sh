@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Fuzzes the checker with cargo-fuzz (libFuzzer): the whole check of an in-memory package,
-# the flake reader, kurtosis.yml and the package arguments, each for SECONDS (default 60).
-# Seeds come from tests/fixtures/check; a crash leaves its input under
-# fuzz/artifacts/<target>/ and fails the script: make it a regression fixture.
+# Fuzzes the checker with cargo-fuzz (libFuzzer), one target after the other, each for SECONDS
+# (default 60): the whole check of an in-memory package, the flake reader, kurtosis.yml, the
+# package arguments and the language server's message handler. Seeds come from
+# tests/fixtures/check. A crash, a hang (one input over 10 s) or an input that makes the process
+# pass 1 GB leaves the input under fuzz/artifacts/<target>/ and fails the script: minimize it
+# (`cargo fuzz tmin -s none <target> <file>`) and make it a regression fixture.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+#
+# Needs only the stable toolchain: without a sanitizer (`-s none`) cargo-fuzz passes rustc no
+# unstable flag, and libFuzzer's coverage instrumentation is a stable codegen option.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,23 +17,23 @@ SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-    TARGETS=(check_package flake_reader kurtosis_yml package_args)
+    TARGETS=(check_package flake_reader kurtosis_yml package_args lsp_server)
 fi
 
-# libFuzzer needs a nightly compiler (sanitizer coverage flags); use the installed one.
-if ! rustup toolchain list | grep -q '^nightly'; then
-    echo "error: scripts/fuzz.sh needs a nightly toolchain (rustup toolchain install nightly)" >&2
-    exit 1
+# libfuzzer-sys compiles libFuzzer itself (C++).
+if ! command -v c++ >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq g++
 fi
+# Pinned: the release known to build with the project's stable toolchain.
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    cargo install cargo-fuzz
+    cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
-# Seeds: every fixture package as one input (`=== path` lines between its files), and each
-# flake.nix, kurtosis.yml and args file on its own.
+# Seeds: every fixture package as one input (its main.star, then each other file after a line
+# `=== path`), and each flake.nix, kurtosis.yml, args file and Starlark file on its own.
 CORPUS=fuzz/corpus
-mkdir -p "$CORPUS"/{check_package,flake_reader,kurtosis_yml,package_args}
-for fixture in tests/fixtures/check/*/; do
+mkdir -p "$CORPUS"/{check_package,flake_reader,kurtosis_yml,package_args,lsp_server}
+for fixture in tests/fixtures/check/*; do
     name=$(basename "$fixture")
     {
         cat "$fixture/main.star" 2>/dev/null || true
@@ -39,19 +44,25 @@ for fixture in tests/fixtures/check/*/; do
             done
     } >"$CORPUS/check_package/$name"
     find "$fixture" -name flake.nix -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-16)"' _ {} "$CORPUS/flake_reader" \;
-    [[ -f $fixture/kurtosis.yml ]] && cp "$fixture/kurtosis.yml" "$CORPUS/kurtosis_yml/$name"
+    find "$fixture" -name '*.star' -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-16)"' _ {} "$CORPUS/lsp_server" \;
+    if [[ -f $fixture/kurtosis.yml ]]; then
+        cp "$fixture/kurtosis.yml" "$CORPUS/kurtosis_yml/$name"
+    fi
     for args in "$fixture"/args.*; do
-        [[ -f $args ]] && cp "$args" "$CORPUS/package_args/$name"
+        if [[ -f $args ]]; then
+            cp "$args" "$CORPUS/package_args/$name"
+        fi
     done
 done
 
 status=0
 for target in "${TARGETS[@]}"; do
     printf '==> fuzz %s for %s s\n' "$target" "$SECONDS_PER_TARGET" >&2
-    # -rss_limit_mb: the checker's own memory limits keep it far below; -timeout: one input
-    # taking longer than that is a hang.
-    if ! cargo +nightly fuzz run --fuzz-dir fuzz "$target" "$CORPUS/$target" -- \
+    # One process (the machine's other core stays free); -rss_limit_mb is also the largest
+    # single allocation allowed: the checker's memory budget keeps it far below.
+    if ! cargo fuzz run -s none --fuzz-dir fuzz "$target" "$CORPUS/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=1024 -timeout=10 -print_final_stats=1; then
+        printf 'fuzz: %s failed; its input is under fuzz/artifacts/%s/\n' "$target" "$target" >&2
         status=1
     fi
 done

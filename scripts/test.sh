@@ -30,6 +30,9 @@ cargo build --lib --target wasm32-unknown-unknown --no-default-features
 step "tests"
 cargo test
 
+step "fuzzing: every cargo-fuzz target for 15 s (fails on a crash, a hang or a blow-up)"
+bash scripts/fuzz.sh 15
+
 step "wasm module (pkg/): wasm-bindgen tests in Node, parity with the CLI, types"
 bash scripts/test-wasm.sh
 

@@ -34,8 +34,14 @@ fuzz_target!(|data: &[u8]| {
     // Every diagnostic names a place inside its file (what editors and the wasm boundary rely on).
     for diagnostic in &result.diagnostics {
         if let Some(file) = result.files.get(&diagnostic.file) {
-            assert!(diagnostic.span.end as usize <= file.text.len(), "{diagnostic:?}");
-            assert!(file.text.is_char_boundary(diagnostic.span.start as usize), "{diagnostic:?}");
+            assert!(
+                diagnostic.span.end as usize <= file.text.len(),
+                "{diagnostic:?}"
+            );
+            assert!(
+                file.text.is_char_boundary(diagnostic.span.start as usize),
+                "{diagnostic:?}"
+            );
         }
     }
 });

@@ -9,13 +9,17 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (mut flake, _) = FlakeFile::read("flake.nix", text, false);
-    for flake_output in [None, Some("default"), Some("image"), Some("packages.x86_64-linux.web")] {
+    for flake_output in [
+        None,
+        Some("default"),
+        Some("image"),
+        Some("packages.x86_64-linux.web"),
+    ] {
         let _ = flake.check_use(&FlakeCheck {
             flake_file: "flake.nix",
             flake_output,
             system: "x86_64-linux",
             image_name: "app:latest",
-            origin: None,
         });
     }
     let _ = flake.summary();
