@@ -17,6 +17,7 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step "format"
 cargo fmt --check
+cargo fmt --check --manifest-path fuzz/Cargo.toml
 
 step "lints (native)"
 cargo clippy --all-targets -- -D warnings
