@@ -210,21 +210,29 @@ fn check_pins(
 ) {
     for pin in resolver.pins() {
         let pinned = crate::source::join(packages_dir, &pin.checkout_name());
-        let unpinned = crate::source::join(packages_dir, &pin.repository);
-        if source.entry(&pinned).is_some() || source.entry(&unpinned).is_none() {
+        if source.entry(&pinned).is_some() {
+            continue;
+        }
+        let others = other_checkouts(source, packages_dir, &pin.repository);
+        if others.is_empty() {
             continue;
         }
         let span = manifest_text.map_or_else(Span::default, |text| {
             crate::package::replace_entry_span(text, &pin.replaced)
         });
+        let others = others
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         diagnostics.push(
             Diagnostic::new(
                 Rule::RemoteUnavailable,
                 MANIFEST_FILE,
                 span,
                 format!(
-                    "`{}` is pinned at `{}`, but the packages folder holds only an unpinned checkout `{}`, which may be another version; it is treated as unavailable",
-                    pin.repository, pin.reference, pin.repository
+                    "`{}` is pinned at `{}`, but the packages folder holds only {others}, which may be another version; it is treated as unavailable",
+                    pin.repository, pin.reference
                 ),
             )
             .with_help(format!(
@@ -234,6 +242,28 @@ fn check_pins(
             )),
         );
     }
+}
+
+/// The checkouts of `repository` in the packages folder, unpinned (`github.com/o/r`) or at
+/// any ref (`github.com/o/r@v1`), as paths relative to the folder.
+fn other_checkouts(
+    source: &dyn SourceProvider,
+    packages_dir: &str,
+    repository: &str,
+) -> Vec<String> {
+    let (owner, name) = repository.rsplit_once('/').unwrap_or(("", repository));
+    let versioned = format!("{name}@");
+    source
+        .list(&crate::source::join(packages_dir, owner))
+        .into_iter()
+        .filter(|entry| *entry == name || entry.starts_with(&versioned))
+        .map(|entry| format!("{owner}/{entry}"))
+        .filter(|checkout| {
+            source
+                .entry(&crate::source::join(packages_dir, checkout))
+                .is_some()
+        })
+        .collect()
 }
 
 /// Parses `--args` as Kurtosis does: JSON first, then YAML (the SDK's `maybeParseYaml` converts
