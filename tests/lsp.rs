@@ -29,10 +29,12 @@ struct Client {
 impl Client {
     /// A server initialized by a client that offers these position encodings.
     fn new(position_encodings: &[&str]) -> (Client, Value) {
-        let mut client = Client {
-            server: Server::new(Box::new(FsWorkspace)),
-            next_id: 0,
-        };
+        Client::of(Server::new(Box::new(FsWorkspace)), position_encodings)
+    }
+
+    /// `server`, initialized by a client that offers these position encodings.
+    fn of(server: Server, position_encodings: &[&str]) -> (Client, Value) {
+        let mut client = Client { server, next_id: 0 };
         let capabilities = json!({ "general": { "positionEncodings": position_encodings } });
         let result = client.request(
             "initialize",
@@ -788,4 +790,36 @@ fn document_symbols_list_functions_and_the_services_they_add() {
     assert_eq!(symbols[0]["kind"], 12, "a function");
     assert_eq!(symbols[0]["selectionRange"], range(0, 4, 11));
     assert_eq!(symbols[0]["children"][0]["name"], "web");
+}
+
+#[test]
+fn dependencies_resolve_from_the_packages_folder_the_server_is_given() {
+    let package = format!(
+        "{}/tests/fixtures/check/valid-pinned-dependency",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let main = format!("{package}/main.star");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let open = |server: Server| {
+        let (mut client, _) = Client::of(server, &["utf-16"]);
+        let document =
+            json!({ "uri": uri_of(&main), "languageId": "starlark", "version": 1, "text": text });
+        let messages = client.notify("textDocument/didOpen", json!({ "textDocument": document }));
+        let published = messages
+            .iter()
+            .find(|message| message["params"]["uri"] == json!(uri_of(&main)))
+            .expect("main.star is published");
+        published["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|diagnostic| diagnostic["code"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Without a packages folder the pinned and the unpinned dependency are unavailable...
+    assert_eq!(open(Server::new(Box::new(FsWorkspace))), ["SF008", "SF008"]);
+    // ... with one, both resolve, the pinned one at its ref.
+    let with_packages =
+        Server::new(Box::new(FsWorkspace)).with_packages_dir(format!("{package}/packages"));
+    assert_eq!(open(with_packages), Vec::<String>::new());
 }

@@ -81,6 +81,8 @@ pub struct Server {
     packages: BTreeMap<String, Package>,
     /// Packages to check again when the deferred work runs.
     stale: BTreeSet<String>,
+    /// The folder of dependency checkouts (`github.com/<org>/<repo>[@<ref>]/`), absolute.
+    packages_dir: Option<String>,
 }
 
 impl Server {
@@ -93,7 +95,15 @@ impl Server {
             documents: Documents::new(),
             packages: BTreeMap::new(),
             stale: BTreeSet::new(),
+            packages_dir: None,
         }
+    }
+
+    /// Resolves `github.com/...` dependencies from this folder, as `starflake check --packages`
+    /// does (the native server passes the package cache `starflake deps fetch` fills).
+    pub fn with_packages_dir(mut self, dir: impl Into<String>) -> Server {
+        self.packages_dir = Some(dir.into());
+        self
     }
 
     /// One JSON-RPC message as text; returns the messages to send, as text, in order.
@@ -353,7 +363,11 @@ impl Server {
             files: self.files.as_ref(),
         };
         let package = self.packages.entry(root.to_owned()).or_default();
-        let result = check_with(&source, &CheckOptions::default(), &package.parses);
+        let options = CheckOptions {
+            packages_dir: self.packages_dir.clone(),
+            ..CheckOptions::default()
+        };
+        let result = check_with(&source, &options, &package.parses);
         let uri_of = |file: &str| self.uri_of(&absolute_in(root, file));
         let positions = Positions {
             files: &result.files,

@@ -75,6 +75,12 @@ pub fn run() -> ExitCode {
         }
     });
     let mut server = Server::new(Box::new(FsWorkspace));
+    // The package cache of `starflake deps fetch`, as `check` reads it by default.
+    if let Some(dir) =
+        super::deps::default_packages_dir().and_then(|dir| dir.to_str().map(str::to_owned))
+    {
+        server = server.with_packages_dir(dir);
+    }
     let mut output = io::stdout().lock();
     loop {
         let outgoing = match server.deferred_after_ms() {
