@@ -73,6 +73,16 @@ pub fn builtins() -> Vec<BuiltinInfo> {
     globals.chain(instructions).collect()
 }
 
+/// The default of a builtin's string parameter, unquoted, as the checks use it:
+/// `default_str("ServiceConfig", "private_ip_address_placeholder")`.
+pub fn default_str(builtin: &str, param: &str) -> Option<&'static str> {
+    global_defs()
+        .iter()
+        .chain(INSTRUCTION_DEFS)
+        .find(|def| def.name == builtin)?
+        .default_str(param)
+}
+
 fn info(def: &BuiltinDef, kind: BuiltinKind) -> BuiltinInfo {
     BuiltinInfo {
         name: def.name,
@@ -408,5 +418,11 @@ mod tests {
             .unwrap();
         assert_eq!(port_spec.default_str("wait"), Some("2m"));
         assert_eq!(port_spec.default_str("number"), None);
+        assert_eq!(default_str("run_sh", "image"), Some("badouralix/curl-jq"));
+        assert_eq!(
+            default_str("ServiceConfig", "private_ip_address_placeholder"),
+            Some("KURTOSIS_IP_ADDR_PLACEHOLDER")
+        );
+        assert_eq!(default_str("ExecRecipe", "extract"), None, "not a string");
     }
 }

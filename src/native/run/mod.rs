@@ -689,17 +689,23 @@ fn check_service(
     if !config.files_to_be_moved.is_empty() {
         error("`files_to_be_moved` is not supported by starflake run".to_owned());
     }
-    let placeholder = config
-        .private_ip_address_placeholder
-        .as_deref()
-        .unwrap_or("KURTOSIS_IP_ADDR_PLACEHOLDER");
-    let uses_placeholder = config
-        .cmd
-        .iter()
-        .chain(&config.entrypoint)
-        .chain(config.env_vars.values())
-        .any(|text| text.contains(placeholder));
-    if uses_placeholder {
+    let placeholder =
+        config
+            .private_ip_address_placeholder
+            .as_deref()
+            .or(crate::builtins::default_str(
+                "ServiceConfig",
+                "private_ip_address_placeholder",
+            ));
+    let uses = |placeholder: &str| {
+        config
+            .cmd
+            .iter()
+            .chain(&config.entrypoint)
+            .chain(config.env_vars.values())
+            .any(|text| text.contains(placeholder))
+    };
+    if let Some(placeholder) = placeholder.filter(|placeholder| uses(placeholder)) {
         error(format!(
             "the private IP placeholder `{placeholder}` is not replaced by starflake run; use the service's hostname"
         ));
