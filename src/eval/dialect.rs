@@ -2,7 +2,7 @@
 //! starlark-rust accepts, and the entry point's signature.
 
 use starlark::syntax::AstModule;
-use starlark_syntax::syntax::ast::{AssignTargetP, AstStmt, ParameterP, StmtP};
+use starlark_syntax::syntax::ast::{AssignTargetP, AstStmt, ExprP, ParameterP, StmtP};
 
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::text::Span;
@@ -111,6 +111,8 @@ pub(crate) struct Param {
     pub name: String,
     pub span: Span,
     pub has_default: bool,
+    /// The default only stands for "the caller fills this in": `None`, `{}` or `[]`.
+    pub placeholder_default: bool,
 }
 
 /// The parameters of `def <name>(...)` at the top level of a file, with the span of the name.
@@ -127,16 +129,26 @@ pub(crate) fn function_params(ast: &AstModule, name: &str) -> Option<(Span, Vec<
                             name: ident.node.ident.clone(),
                             span: span_of(param.span),
                             has_default: default.is_some(),
+                            placeholder_default: default.as_ref().is_some_and(|default| {
+                                match &default.node {
+                                    ExprP::Identifier(name) => name.node.ident == "None",
+                                    ExprP::Dict(entries) => entries.is_empty(),
+                                    ExprP::List(items) => items.is_empty(),
+                                    _ => false,
+                                }
+                            }),
                         }),
                         ParameterP::Args(ident, _) => Some(Param {
                             name: format!("*{}", ident.node.ident),
                             span: span_of(param.span),
                             has_default: true,
+                            placeholder_default: false,
                         }),
                         ParameterP::KwArgs(ident, _) => Some(Param {
                             name: format!("**{}", ident.node.ident),
                             span: span_of(param.span),
                             has_default: true,
+                            placeholder_default: false,
                         }),
                         ParameterP::NoArgs | ParameterP::Slash => None,
                     })

@@ -657,6 +657,7 @@ pub(crate) fn run_package(
             name,
             span,
             has_default,
+            ..
         } in rest
         {
             if !has_default && !arg_map.contains_key(name) {
@@ -703,10 +704,14 @@ fn run_without_args(
     entry_place: Place,
     name_span: Span,
 ) -> Option<serde_json::Value> {
+    // As with `args.get(key, None)`, a placeholder default stands for a value to be given.
     let required: Vec<&dialect::Param> = if args_dict_positional {
         Vec::new()
     } else {
-        params.iter().filter(|param| !param.has_default).collect()
+        params
+            .iter()
+            .filter(|param| !param.has_default || param.placeholder_default)
+            .collect()
     };
     let args_read = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let output = call_entry(session, run, &entry_place, |heap| {
@@ -752,7 +757,11 @@ fn run_without_args(
             diagnostic = diagnostic.with_label(
                 &entry_place.file,
                 param.span,
-                format!("`{}` has no default", param.name),
+                if param.has_default {
+                    format!("`{}` defaults to a placeholder", param.name)
+                } else {
+                    format!("`{}` has no default", param.name)
+                },
             );
         }
         session.report(diagnostic);

@@ -180,6 +180,10 @@ impl<'v> StarlarkValue<'v> for Unknown {
         Ok(Vec::new())
     }
 
+    fn set_at(&self, _index: Value<'v>, _new_value: Value<'v>) -> starlark::Result<()> {
+        Ok(())
+    }
+
     fn length(&self) -> starlark::Result<i32> {
         note_stand_in_shape();
         Ok(0)
