@@ -464,17 +464,21 @@ fn describe(value: &JsValue) -> String {
         .unwrap_or_else(|| "an exception that is not an Error".to_owned())
 }
 
-/// Package files read through two synchronous JavaScript callbacks.
+/// Package files read through two synchronous JavaScript callbacks: one that reads a file's
+/// text, one that says whether a path is a file or a folder. The Workspace's `{read, exists}`
+/// and the LspServer's `{readFile, stat}` are both this.
 struct CallbackSource {
     this: JsValue,
     read: Function,
+    /// The read callback's name, for messages about what it returned.
+    read_name: &'static str,
     exists: Function,
 }
 
 impl SourceProvider for CallbackSource {
     fn read(&self, path: &str) -> Result<String, ReadError> {
         let value = self.read.call1(&self.this, &JsValue::from_str(path));
-        text_from_js(value, "read").and_then(|text| {
+        text_from_js(value, self.read_name).and_then(|text| {
             text.ok_or_else(|| match self.entry(path) {
                 Some(Entry {
                     kind: EntryKind::Dir,
@@ -619,6 +623,7 @@ impl Files {
             return Ok(Files::Callbacks(CallbackSource {
                 this: files.clone(),
                 read: read.clone(),
+                read_name: "read",
                 exists,
             }));
         }

@@ -10,9 +10,9 @@ use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use super::{describe, entry_kind_from_js, js_error, text_from_js, type_error};
+use super::{CallbackSource, describe, entry_kind_from_js, js_error, type_error};
 use crate::lsp::{Server, WorkspaceFiles};
-use crate::source::{Entry, EntryKind, ReadError};
+use crate::source::{Entry, EntryKind, ReadError, SourceProvider};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -32,9 +32,8 @@ export interface LspFiles {
 
 /// A JavaScript object with `readFile`, `stat` and `readDir`.
 struct CallbackFiles {
-    this: JsValue,
-    read_file: Function,
-    stat: Function,
+    /// `readFile` and `stat`, read as the Workspace reads its callbacks.
+    files: CallbackSource,
     read_dir: Function,
 }
 
@@ -57,9 +56,12 @@ impl CallbackFiles {
             ));
         }
         Ok(CallbackFiles {
-            this: files.clone(),
-            read_file: callback("readFile")?,
-            stat: callback("stat")?,
+            files: CallbackSource {
+                this: files.clone(),
+                read: callback("readFile")?,
+                read_name: "readFile",
+                exists: callback("stat")?,
+            },
             read_dir: callback("readDir")?,
         })
     }
@@ -67,28 +69,18 @@ impl CallbackFiles {
 
 impl WorkspaceFiles for CallbackFiles {
     fn read(&self, path: &str) -> Result<String, ReadError> {
-        let returned = self.read_file.call1(&self.this, &JsValue::from_str(path));
-        text_from_js(returned, "readFile").and_then(|text| {
-            text.ok_or_else(|| match self.entry(path) {
-                Some(Entry {
-                    kind: EntryKind::Dir,
-                    ..
-                }) => ReadError::IsDir,
-                _ => ReadError::NotFound,
-            })
-        })
+        self.files.read(path)
     }
 
     fn entry(&self, path: &str) -> Option<Entry> {
-        let kind = entry_kind_from_js(self.stat.call1(&self.this, &JsValue::from_str(path)))?;
-        Some(Entry {
-            kind,
-            leaves_root: false,
-        })
+        self.files.entry(path)
     }
 
     fn read_dir(&self, path: &str) -> Vec<(String, EntryKind)> {
-        let Ok(entries) = self.read_dir.call1(&self.this, &JsValue::from_str(path)) else {
+        let Ok(entries) = self
+            .read_dir
+            .call1(&self.files.this, &JsValue::from_str(path))
+        else {
             return Vec::new();
         };
         let Some(entries) = entries.dyn_ref::<Array>() else {
