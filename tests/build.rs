@@ -549,6 +549,13 @@ fn dry_run_prints_the_commands_and_runs_nothing() {
     assert!(!fixture.cache.join("starflake/loaded-images.json").exists());
 }
 
+/// Whether the builder of the `slow` fixture runs (`sleep 120`).
+fn builder_sleeps() -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline")).unwrap_or_default() == b"sleep\x00120\x00"
+    })
+}
+
 #[test]
 fn ctrl_c_stops_nix_and_leaves_no_tag() {
     let fixture = Fixture::new("slow", "sfb-interrupt");
@@ -556,8 +563,7 @@ fn ctrl_c_stops_nix_and_leaves_no_tag() {
         fixture.command(&[]).stdout(Stdio::piped()),
         "building starflake-test-sfb-interrupt",
         Duration::from_secs(60),
-        Duration::from_millis(500),
-        || {},
+        builder_sleeps,
         Duration::from_secs(15),
     );
     assert_eq!(status.code(), Some(130), "{stderr}");
@@ -738,8 +744,8 @@ fn ctrl_c_after_docker_has_the_whole_archive_tags_the_image() {
             .stdout(Stdio::piped()),
         "loading stream script",
         Duration::from_secs(60),
-        Duration::from_millis(1500),
-        || {},
+        // The script has written the whole archive and lingers: Docker has loaded it.
+        || !dangling_images_of("sfb-lingering").is_empty(),
         Duration::from_secs(15),
     );
     assert_eq!(status.code(), Some(130), "{stderr}");

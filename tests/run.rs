@@ -581,27 +581,6 @@ fn artifacts_exec_tasks_and_service_lifecycle() {
 }
 
 #[test]
-fn ctrl_c_stops_the_run_and_rolls_back() {
-    let fixture = Fixture::new("notready", "sfr-interrupt");
-    fixture.edit("main.star", "timeout = \"3s\"", "timeout = \"120s\"");
-    let (status, stderr) = common::interrupt(
-        fixture
-            .command(&["run", "--enclave", fixture.enclave(), "."])
-            .stdout(Stdio::null()),
-        "add_service slow",
-        Duration::from_secs(120),
-        // Let the container start and the ready condition poll.
-        Duration::from_secs(2),
-        || assert_eq!(labelled("sfr-interrupt").containers.len(), 1),
-        Duration::from_secs(20),
-    );
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(stderr.contains("rolled back"), "{stderr}");
-    fixture.assert_gone();
-}
-
-#[test]
 fn rollback_in_an_existing_enclave_removes_only_what_the_run_created() {
     let fixture = Fixture::new("twoservice", "sfr-again");
     fixture.run(&[]).expect(0);
@@ -682,4 +661,322 @@ fn with_push_the_services_run_the_images_pulled_from_the_registry_by_digest() {
         "{digests:?}"
     );
     assert_eq!(service(&report, "client")["state"], "running");
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: two commands on one enclave, Ctrl-C at every stage of a run.
+
+/// How long a stage of the `stages` fixture may take to be reached: a Nix build and a load.
+const REACH: Duration = Duration::from_secs(120);
+/// How long starflake may take to stop and roll back after Ctrl-C.
+const STOP: Duration = Duration::from_secs(60);
+
+/// `starflake run` of the `stages` fixture, held at `stage` (see its main.star).
+fn run_stage(fixture: &Fixture, stage: &str) -> common::Watched {
+    let args = format!(r#"{{"stage": "{stage}"}}"#);
+    common::Watched::spawn(
+        fixture
+            .command(&["run", "--enclave", fixture.enclave(), "--args", &args, "."])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null()),
+    )
+}
+
+fn lock_of(enclave: &str) -> Option<String> {
+    container_id(&format!("starflake-lock.{enclave}"))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_second_run_on_a_busy_enclave_is_refused_at_once_and_names_the_holder() {
+    let fixture = Fixture::new("stages", "sfr-lock");
+    let first = run_stage(&fixture, "ready");
+    first.wait_for_line("add_service unready", REACH);
+    common::wait_until("the service is made", REACH, || {
+        has_container("sfr-lock", "unready")
+    });
+
+    let second = fixture.run(&["--args", r#"{"stage": "start"}"#]);
+    second
+        .expect(1)
+        .stderr_has("error: enclave sfr-lock is being changed by `")
+        .stderr_has("starflake run --enclave sfr-lock --args")
+        .stderr_has(&format!("(pid {} on {}, since ", first.pid(), hostname()))
+        .stderr_has("wait for it to finish or stop it, then try again");
+    assert!(!second.stderr.contains("building"), "{}", second.stderr);
+    assert_eq!(second.json()["error"]["stage"], "lock");
+    fixture
+        .starflake(&["enclave", "rm", "sfr-lock"])
+        .expect(1)
+        .stderr_has("enclave sfr-lock is being changed by `");
+    // The refused commands changed nothing: the first run still waits for its service.
+    assert_eq!(
+        labelled("sfr-lock").containers,
+        ["starflake-sfr-lock--first", "starflake-sfr-lock--unready"]
+    );
+
+    first.signal(libc::SIGINT);
+    let (status, stderr) = first.finish(STOP);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    fixture.assert_gone();
+    assert_eq!(lock_of("sfr-lock"), None, "the lock is released");
+}
+
+#[test]
+fn a_lock_whose_holder_was_killed_is_taken_over_and_what_it_left_is_removed() {
+    let fixture = Fixture::new("stages", "sfr-stale");
+    let killed = run_stage(&fixture, "ready");
+    killed.wait_for_line("add_service unready", REACH);
+    common::wait_until("the service is made", REACH, || {
+        has_container("sfr-stale", "unready")
+    });
+    let pid = killed.pid();
+    killed.signal(libc::SIGKILL);
+    killed.finish(STOP);
+    assert!(lock_of("sfr-stale").is_some());
+    assert_eq!(
+        labelled("sfr-stale").containers,
+        ["starflake-sfr-stale--first", "starflake-sfr-stale--unready"]
+    );
+
+    let next = fixture.run(&["--args", r#"{"stage": "start"}"#]);
+    next.expect(0)
+        .stderr_has(&format!("(pid {pid} on {}, since ", hostname()))
+        .stderr_has("ended without releasing enclave sfr-stale; taking over its lock")
+        .stderr_has("removed what the interrupted run left: removed 2 containers, 0 volumes and network starflake-sfr-stale");
+    assert_eq!(next.json()["new_enclave"], true);
+    assert_eq!(
+        labelled("sfr-stale").containers,
+        ["starflake-sfr-stale--first", "starflake-sfr-stale--second"]
+    );
+    assert_eq!(lock_of("sfr-stale"), None, "the lock is released");
+}
+
+/// What exists before a run and is not its own: an image of the user's and a service of
+/// another enclave. No Ctrl-C may touch them.
+struct Bystanders {
+    image: String,
+    container: String,
+}
+
+impl Bystanders {
+    fn make(fixture: &mut Fixture) -> Bystanders {
+        let id = fixture.id.clone();
+        let bystanders = Bystanders {
+            image: format!("starflake-test/{id}-mine:1"),
+            container: format!("starflake-{id}-before--service"),
+        };
+        fixture.cleanup.decoys.push(bystanders.container.clone());
+        let (image, container) = (bystanders.image.clone(), bystanders.container.clone());
+        block_on(async move {
+            let docker = docker();
+            // An image of an empty file system: a tar of nothing.
+            let empty = bytes::Bytes::from(vec![0u8; 1024]);
+            let (repository, tag) = image.rsplit_once(':').unwrap();
+            let mut imported = docker.create_image(
+                Some(
+                    bollard::query_parameters::CreateImageOptionsBuilder::default()
+                        .from_src("-")
+                        .repo(repository)
+                        .tag(tag)
+                        .build(),
+                ),
+                Some(bollard::body_full(empty)),
+                None,
+            );
+            while let Some(progress) = futures_util::StreamExt::next(&mut imported).await {
+                progress.expect("the user's image is imported");
+            }
+            docker
+                .create_container(
+                    Some(
+                        CreateContainerOptionsBuilder::default()
+                            .name(&container)
+                            .build(),
+                    ),
+                    ContainerCreateBody {
+                        image: Some(image),
+                        cmd: Some(vec!["none".to_owned()]),
+                        labels: Some(HashMap::from([(
+                            "starflake.enclave".to_owned(),
+                            format!("{id}-before"),
+                        )])),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("another enclave's service");
+        });
+        bystanders
+    }
+
+    #[track_caller]
+    fn assert_intact(&self) {
+        let image = self.image.clone();
+        let image_there = block_on(async move { docker().inspect_image(&image).await.is_ok() });
+        assert!(image_there, "{} is gone", self.image);
+        assert!(
+            container_id(&self.container).is_some(),
+            "{} is gone",
+            self.container
+        );
+    }
+}
+
+/// Runs the `stages` fixture to `stage`: once starflake printed `marker` and `reached` holds
+/// for the enclave, sends Ctrl-C. Then it must end with 130 within `STOP`, say it was
+/// interrupted, and leave nothing of its own: no container, network, volume, lock, state
+/// folder, nor an image of the stage's; what was there before stays. Returns its stderr.
+fn interrupt_at(id: &str, stage: &str, marker: &str, reached: impl Fn(&str) -> bool) -> String {
+    let mut fixture = Fixture::new("stages", id);
+    let bystanders = Bystanders::make(&mut fixture);
+    let args = format!(r#"{{"stage": "{stage}"}}"#);
+    let (status, stderr) = common::interrupt(
+        fixture
+            .command(&["run", "--enclave", id, "--args", &args, "."])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null()),
+        marker,
+        REACH,
+        || reached(id),
+        STOP,
+    );
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    fixture.assert_gone();
+    assert_eq!(lock_of(id), None, "the lock is released\n{stderr}");
+    for output in ["slow", "stalled"] {
+        let image = format!("starflake-test/{id}-{output}");
+        let left = block_on(async move { docker().inspect_image(&image).await.is_ok() });
+        assert!(!left, "image {output} is left\n{stderr}");
+    }
+    bystanders.assert_intact();
+    stderr
+}
+
+fn has_container(enclave: &str, name: &str) -> bool {
+    labelled(enclave)
+        .containers
+        .iter()
+        .any(|container| container.starts_with(&format!("starflake-{enclave}--{name}")))
+}
+
+#[test]
+fn ctrl_c_during_the_nix_build() {
+    let stderr = interrupt_at(
+        "sfr-c-build",
+        "build",
+        "building starflake-test-sfr-c-build-slow",
+        |_| true,
+    );
+    assert!(
+        stderr.contains("interrupted: nothing was started"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_image_load() {
+    let stderr = interrupt_at("sfr-c-load", "load", "loading stream script", |_| true);
+    assert!(
+        stderr.contains("interrupted: nothing was started"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_once_the_network_is_made() {
+    let stderr = interrupt_at(
+        "sfr-c-network",
+        "start",
+        "new enclave sfr-c-network",
+        |id| !labelled(id).networks.is_empty(),
+    );
+    assert!(stderr.contains("rolled back"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_while_a_service_is_created_and_started() {
+    let stderr = interrupt_at("sfr-c-start", "start", "add_service first", |_| true);
+    assert!(stderr.contains("rolled back"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_a_port() {
+    let stderr = interrupt_at("sfr-c-port", "port", "add_service closed", |id| {
+        has_container(id, "closed")
+    });
+    assert!(
+        stderr.contains("rolled back: removed 2 containers"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_a_ready_condition() {
+    let stderr = interrupt_at("sfr-c-ready", "ready", "add_service unready", |id| {
+        has_container(id, "unready")
+    });
+    assert!(
+        stderr.contains("rolled back: removed 2 containers"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_a_task_makes_a_files_artifact() {
+    let stderr = interrupt_at("sfr-c-artifact", "artifact", "run_sh", |id| {
+        has_container(id, "task-")
+    });
+    assert!(
+        stderr.contains("rolled back: removed 2 containers"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_in_an_existing_enclave_keeps_its_services_and_leaves_no_task_running() {
+    let fixture = Fixture::new("stages", "sfr-c-again");
+    fixture.run(&["--args", r#"{"stage": "start"}"#]).expect(0);
+    let before = labelled("sfr-c-again");
+    let ids: Vec<_> = before
+        .containers
+        .iter()
+        .map(|name| container_id(name))
+        .collect();
+
+    // An existing enclave keeps what an interrupted run made (no rollback by default), but a
+    // task is no service: it does not outlive its run.
+    let (status, stderr) = common::interrupt(
+        fixture
+            .command(&[
+                "run",
+                "--enclave",
+                "sfr-c-again",
+                "--args",
+                r#"{"stage": "artifact"}"#,
+                ".",
+            ])
+            .stdout(Stdio::null()),
+        "run_sh",
+        REACH,
+        || has_container("sfr-c-again", "task-"),
+        STOP,
+    );
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("kept what the run created"), "{stderr}");
+    assert_eq!(labelled("sfr-c-again"), before, "{stderr}");
+    let after: Vec<_> = before
+        .containers
+        .iter()
+        .map(|name| container_id(name))
+        .collect();
+    assert_eq!(after, ids, "the services are the same containers");
+    assert_eq!(lock_of("sfr-c-again"), None);
 }

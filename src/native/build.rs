@@ -327,7 +327,8 @@ async fn build(
     // beside the builds; a missing `nix` was caught above from PATH alone.
     let nix_version = tokio::spawn(nix::detect("nix"));
     let pushing = matches!(destination, Destination::Registry { .. });
-    let (results, interrupted) = build_all(destination, &root, &images, flags).await;
+    let interrupt = interrupt_on_ctrl_c();
+    let (results, interrupted) = build_all(destination, &root, &images, flags, &interrupt).await;
     match nix_version.await {
         Ok(Ok(version)) if flags.verbose => eprintln!("using {}", version.text),
         Ok(Ok(_)) => {}
@@ -384,13 +385,30 @@ async fn build(
     if failed > 0 { 1 } else { 0 }
 }
 
-/// Builds and loads every image, `--jobs` at a time; Ctrl-C cancels them. Returns the
-/// results in the order of `images`, and whether Ctrl-C came.
+/// A token cancelled by the first Ctrl-C; a second one leaves at once. Listening from the
+/// start of a command means no Ctrl-C falls between two stages unheard.
+pub(crate) fn interrupt_on_ctrl_c() -> CancellationToken {
+    let interrupt = CancellationToken::new();
+    let cancel = interrupt.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        }
+    });
+    interrupt
+}
+
+/// Builds and loads every image, `--jobs` at a time; `interrupt` (Ctrl-C) cancels them.
+/// Returns the results in the order of `images`, and whether it was interrupted.
 async fn build_all(
     destination: Destination,
     root: &Path,
     images: &[(&Image, &NixBuild)],
     flags: &BuildFlags,
+    interrupt: &CancellationToken,
 ) -> (Vec<Result<Done, JobError>>, bool) {
     let jobs = flags
         .jobs
@@ -400,7 +418,7 @@ async fn build_all(
     let context = Context {
         destination,
         root: root.to_path_buf(),
-        cancel: CancellationToken::new(),
+        cancel: interrupt.child_token(),
         cache: LoadCache::open_default(),
         permits: Semaphore::new(jobs),
         use_cache: !flags.no_cache,
@@ -414,23 +432,11 @@ async fn build_all(
                 .map(|(index, (image, nix_build))| run_job(&context, index, image, nix_build)),
         );
         tokio::pin!(all);
-        let mut interrupted = false;
-        loop {
-            tokio::select! {
-                results = &mut all => break results,
-                signal = tokio::signal::ctrl_c(), if !interrupted => {
-                    if signal.is_ok() {
-                        interrupted = true;
-                        context.progress.note("interrupted: stopping the builds and loads…");
-                        context.cancel.cancel();
-                        // A second Ctrl-C leaves at once.
-                        tokio::spawn(async {
-                            if tokio::signal::ctrl_c().await.is_ok() {
-                                std::process::exit(i32::from(EXIT_INTERRUPTED));
-                            }
-                        });
-                    }
-                }
+        tokio::select! {
+            results = &mut all => results,
+            () = interrupt.cancelled() => {
+                context.progress.note("interrupted: stopping the builds and loads…");
+                all.await
             }
         }
     };
@@ -456,6 +462,7 @@ pub(crate) async fn build_for_run(
     root: &Path,
     images: &[(&Image, &NixBuild)],
     jobs: Option<u16>,
+    interrupt: &CancellationToken,
 ) -> Result<Vec<BuiltImage>, u8> {
     if images.is_empty() {
         return Ok(Vec::new());
@@ -477,7 +484,7 @@ pub(crate) async fn build_for_run(
         },
         _ => Destination::Docker(engine.clone()),
     };
-    let (results, interrupted) = build_all(destination, root, images, &flags).await;
+    let (results, interrupted) = build_all(destination, root, images, &flags, interrupt).await;
     if interrupted {
         eprintln!("interrupted: nothing was started");
         return Err(EXIT_INTERRUPTED);

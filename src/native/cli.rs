@@ -136,6 +136,9 @@ enum EnclaveCommand {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Release the enclave's lock held by a command on another machine that has ended
+    /// (one on this machine that has ended is taken over by the next command by itself).
+    Unlock { name: String },
 }
 
 #[derive(Subcommand)]
@@ -199,6 +202,7 @@ pub fn main() -> ExitCode {
                 EnclaveCommand::Ls { format } => (Do::List, format),
                 EnclaveCommand::Inspect { name, format } => (Do::Inspect(name), format),
                 EnclaveCommand::Rm { name, format } => (Do::Remove(name), format),
+                EnclaveCommand::Unlock { name } => (Do::Unlock(name), Format::Human),
             };
             super::run::enclave_command(command, matches!(format, Format::Json))
         }

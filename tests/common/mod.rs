@@ -217,53 +217,122 @@ impl Run {
     }
 }
 
-/// Starts `command` with its stderr piped, waits up to `start` for a line of stderr that
-/// holds `marker`, lets `settle` pass, calls `before`, sends Ctrl-C (SIGINT) and waits up to
+/// Starts `command`, waits up to `start` for a line of stderr that holds `marker` and then
+/// for `reached` to hold (the engine's state, say), sends Ctrl-C (SIGINT) and waits up to
 /// `stop` for the process to end. Returns how it ended and all it wrote on stderr.
 pub fn interrupt(
     command: &mut Command,
     marker: &str,
     start: Duration,
-    settle: Duration,
-    before: impl FnOnce(),
+    reached: impl FnMut() -> bool,
     stop: Duration,
 ) -> (ExitStatus, String) {
-    let mut child: Child = command.stderr(Stdio::piped()).spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let marker = marker.to_owned();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(&marker) {
-                let _ = sender.send(());
+    let watched = Watched::spawn(command);
+    watched.wait_for_line(marker, start);
+    wait_until(&format!("the stage after `{marker}`"), start, reached);
+    watched.signal(libc::SIGINT);
+    watched.finish(stop)
+}
+
+/// A `starflake` process the test watches: its stderr is read line by line as it comes, so
+/// the test can wait for a stage it reports, then signal it.
+pub struct Watched {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Gives all of stderr once the process has ended.
+    reader: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Watched {
+    /// Starts `command` with its stderr piped (stdout is left as the command has it).
+    pub fn spawn(command: &mut Command) -> Watched {
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = sender.send(line);
             }
-            all.push_str(&line);
-            all.push('\n');
+            all
+        });
+        Watched {
+            child,
+            lines,
+            reader: Some(reader),
         }
-        all
-    });
-    receiver
-        .recv_timeout(start)
-        .expect("the process gets to the marker");
-    std::thread::sleep(settle);
-    before();
-    // SAFETY: kill(2) on our own child.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
     }
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for a line of stderr holding `marker`.
+    #[track_caller]
+    pub fn wait_for_line(&self, marker: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(marker) => return,
+                Ok(_) => {}
+                Err(_) => panic!("starflake did not print `{marker}` within {timeout:?}"),
+            }
         }
-        assert!(
-            started.elapsed() < stop,
-            "starflake did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (status, reader.join().unwrap())
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child, which has not been reaped yet.
+        unsafe {
+            libc::kill(self.pid() as libc::pid_t, signal);
+        }
+    }
+
+    /// Waits up to `timeout` for the process to end; returns how it ended and its stderr.
+    #[track_caller]
+    pub fn finish(mut self, timeout: Duration) -> (ExitStatus, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "starflake did not end within {timeout:?}:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (status, self.stderr())
+    }
+
+    fn stderr(&mut self) -> String {
+        let reader = self.reader.take().expect("stderr is read once");
+        reader.join().unwrap()
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        // A test that fails half-way leaves no starflake running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` every 100 ms for up to `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Force-removes containers (IDs or names), ignoring errors: for clean-up.

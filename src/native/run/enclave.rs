@@ -17,7 +17,8 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::native::docker::error_chain;
+use super::lock;
+use crate::native::docker::{Engine, error_chain};
 
 pub const LABEL_ENCLAVE: &str = "starflake.enclave";
 pub const LABEL_PACKAGE: &str = "starflake.package";
@@ -30,6 +31,8 @@ pub const LABEL_STORE_PATH: &str = "starflake.store-path";
 pub const LABEL_PORTS: &str = "starflake.ports";
 pub const LABEL_CREATED: &str = "starflake.created";
 pub const LABEL_MOUNTS: &str = "starflake.mounts";
+/// The run that made a container, a volume or the network, to roll back exactly that.
+pub const LABEL_RUN: &str = "starflake.run";
 
 /// An enclave name: lower-case letters, digits and single dashes, at most 40 characters.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -161,10 +164,12 @@ pub async fn create_network(
     docker: &Docker,
     enclave: &str,
     package: &str,
+    run: &str,
 ) -> Result<NetworkInfo, bollard::errors::Error> {
     let labels = HashMap::from([
         (LABEL_ENCLAVE.to_owned(), enclave.to_owned()),
         (LABEL_PACKAGE.to_owned(), package.to_owned()),
+        (LABEL_RUN.to_owned(), run.to_owned()),
         (LABEL_CREATED.to_owned(), now_seconds().to_string()),
     ]);
     let name = network_name(enclave);
@@ -634,6 +639,26 @@ pub enum EnclaveCommand {
     List,
     Inspect(String),
     Remove(String),
+    Unlock(String),
+}
+
+/// `enclave rm`: removes the enclave while holding its lock, so that no run is changing it.
+async fn remove_locked(engine: &Engine, name: &str) -> Result<Removed, String> {
+    let holder = lock::Holder::this_process(None, lock::Rollback::Never);
+    let acquired = lock::acquire(engine, name, &holder)
+        .await
+        .map_err(|error| error.to_string())?;
+    if let Some(ended) = &acquired.taken_over {
+        eprintln!(
+            "note: {} ended without releasing enclave {name}; taking over its lock",
+            ended.describe()
+        );
+    }
+    let removed = remove_enclave(engine.client(), &engine.host, name).await;
+    let released = acquired.lock.release(engine.client(), &engine.host).await;
+    let removed = removed?;
+    released?;
+    Ok(removed)
 }
 
 /// Runs `starflake enclave ls|inspect|rm`; returns the exit code.
@@ -673,6 +698,18 @@ pub async fn command(command: EnclaveCommand, json: bool) -> u8 {
                 table(&rows)
             }
         }),
+        EnclaveCommand::Unlock(name) => match check_name(&name) {
+            Err(message) => Err(message),
+            Ok(()) => lock::force_release(docker, host, &name).await.map(|holder| {
+                match holder {
+                    Some(holder) => format!(
+                        "released the lock of enclave {name}, held by {}\n  `starflake enclave inspect {name}` shows what that command left, `starflake enclave rm {name}` removes it\n",
+                        holder.describe()
+                    ),
+                    None => format!("enclave {name} was not locked\n"),
+                }
+            }),
+        },
         EnclaveCommand::Inspect(name) => match check_name(&name) {
             Err(message) => Err(message),
             Ok(()) => inspect(docker, host, &name).await.map(|details| {
@@ -699,7 +736,7 @@ pub async fn command(command: EnclaveCommand, json: bool) -> u8 {
                         if network.is_none() && !leftovers && !state_dir(&name).exists() {
                             Err(no_such_enclave(&name))
                         } else {
-                            remove_enclave(docker, host, &name).await.map(|removed| {
+                            remove_locked(&engine, &name).await.map(|removed| {
                                 if json {
                                     json_text(&serde_json::json!({
                                         "enclave": name,

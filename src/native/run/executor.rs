@@ -17,6 +17,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
+use tokio_util::task::TaskTracker;
 
 use super::artifacts::{self, Artifacts};
 use super::enclave::{self, PortView, ServiceView};
@@ -120,6 +121,8 @@ pub struct Executor<'a> {
     /// Mount folders made by this run (removed on rollback).
     pub new_mount_dirs: Vec<PathBuf>,
     pub prints: Vec<String>,
+    /// The Docker calls in flight that make a container or a volume (see `making`).
+    pub makes: TaskTracker,
 }
 
 type StepResult = Result<String, Failure>;
@@ -131,6 +134,27 @@ impl Executor<'_> {
         failure
     }
 
+    /// Runs a Docker call that makes something in a task of its own. Ctrl-C abandons the
+    /// step that waits for it, but not the call, which the engine would finish anyway:
+    /// [`Executor::settle`] waits for every call in flight, so that a rollback after it sees
+    /// everything the step made.
+    async fn making<T: Send + 'static>(
+        &self,
+        call: impl Future<Output = Result<T, bollard::errors::Error>> + Send + 'static,
+    ) -> Result<T, bollard::errors::Error> {
+        self.makes.spawn(call).await.unwrap_or_else(|error| {
+            Err(bollard::errors::Error::IOError {
+                err: std::io::Error::other(error),
+            })
+        })
+    }
+
+    /// Waits for the Docker calls in flight that make something (see `making`).
+    pub async fn settle(&self) {
+        self.makes.close();
+        self.makes.wait().await;
+    }
+
     fn labels(&self, at: &Location) -> HashMap<String, String> {
         HashMap::from([
             (enclave::LABEL_ENCLAVE.to_owned(), self.enclave.clone()),
@@ -139,7 +163,7 @@ impl Executor<'_> {
                 enclave::LABEL_INSTRUCTION.to_owned(),
                 format!("{}:{}", at.file, at.line),
             ),
-            ("starflake.run".to_owned(), self.run_id.clone()),
+            (enclave::LABEL_RUN.to_owned(), self.run_id.clone()),
         ])
     }
 
@@ -519,12 +543,13 @@ impl Executor<'_> {
                 if !exists {
                     let mut labels = self.labels(&Location::default());
                     labels.remove(enclave::LABEL_INSTRUCTION);
-                    self.docker
-                        .create_volume(VolumeCreateRequest {
-                            name: Some(volume.clone()),
-                            labels: Some(labels),
-                            ..Default::default()
-                        })
+                    let request = VolumeCreateRequest {
+                        name: Some(volume.clone()),
+                        labels: Some(labels),
+                        ..Default::default()
+                    };
+                    let docker = self.docker.clone();
+                    self.making(async move { docker.create_volume(request).await })
                         .await
                         .map_err(|error| self.docker_error("cannot create a volume", &error))?;
                 }
@@ -693,15 +718,7 @@ impl Executor<'_> {
         };
         let container_name = enclave::container_name(&self.enclave, name);
         let created = self
-            .docker
-            .create_container(
-                Some(
-                    CreateContainerOptionsBuilder::default()
-                        .name(&container_name)
-                        .build(),
-                ),
-                body,
-            )
+            .create_container(container_name.clone(), body)
             .await
             .map_err(|error| {
                 self.docker_error(&format!("cannot create container {container_name}"), &error)
@@ -712,6 +729,19 @@ impl Executor<'_> {
             return Err(failure);
         }
         Ok(created.id)
+    }
+
+    async fn create_container(
+        &self,
+        name: String,
+        body: ContainerCreateBody,
+    ) -> Result<bollard::models::ContainerCreateResponse, bollard::errors::Error> {
+        let docker = self.docker.clone();
+        self.making(async move {
+            let options = CreateContainerOptionsBuilder::default().name(&name).build();
+            docker.create_container(Some(options), body).await
+        })
+        .await
     }
 
     async fn container_of(&self, service: &str) -> Result<String, Failure> {
@@ -1202,9 +1232,8 @@ impl Executor<'_> {
             self.run_id
         );
         let created = self
-            .docker
             .create_container(
-                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+                name,
                 ContainerCreateBody {
                     image: Some(image.reference.clone()),
                     entrypoint: Some(command),

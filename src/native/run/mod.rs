@@ -10,6 +10,7 @@ mod artifacts;
 pub mod enclave;
 mod executor;
 mod http;
+mod lock;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use super::FsSource;
 use super::build::{self, CommandFailure, Settings};
@@ -73,13 +73,33 @@ pub fn enclave_command(command: EnclaveCommand, json: bool) -> ExitCode {
     build::block_on(enclave::command(command, json))
 }
 
+/// Deploys while holding the enclave's lock, and releases it however the run ends (but for
+/// a second Ctrl-C, which leaves at once: the next command takes the lock over then).
 async fn deploy(
     source: FsSource,
     options: CheckOptions,
     flags: &RunFlags,
     settings: Settings,
 ) -> u8 {
+    let mut held = None;
+    let code = deploy_holding(source, options, flags, settings, &mut held).await;
+    if let Some((lock, engine)) = held
+        && let Err(message) = lock.release(engine.client(), &engine.host).await
+    {
+        eprintln!("warning: {message}\n  the next command on the enclave takes it over");
+    }
+    code
+}
+
+async fn deploy_holding(
+    source: FsSource,
+    options: CheckOptions,
+    flags: &RunFlags,
+    settings: Settings,
+    held: &mut Option<(lock::EnclaveLock, Engine)>,
+) -> u8 {
     let json = settings.json;
+    let interrupt = build::interrupt_on_ctrl_c();
     let root = match build::package_root(&source) {
         Ok(root) => root,
         Err(failure) => return failure.report(json),
@@ -131,7 +151,29 @@ async fn deploy(
             .report(json);
     }
 
-    // 3. the enclave, if it exists, must hold this package: say so before building
+    // 3. the enclave's lock: one command at a time changes an enclave
+    let run_id = format!("{:x}{:x}", enclave::now_seconds(), std::process::id());
+    let rollback_policy = if flags.rollback {
+        lock::Rollback::Always
+    } else if flags.no_rollback {
+        lock::Rollback::Never
+    } else {
+        lock::Rollback::IfNew
+    };
+    let holder = lock::Holder::this_process(Some(run_id.clone()), rollback_policy);
+    match lock::acquire(&engine, &enclave_name, &holder).await {
+        Ok(acquired) => {
+            *held = Some((acquired.lock, engine.clone()));
+            if let Some(ended) = acquired.taken_over
+                && let Err(message) = clean_up_after(&engine, &enclave_name, &ended).await
+            {
+                return CommandFailure::new("docker", message).report(json);
+            }
+        }
+        Err(error) => return CommandFailure::new("lock", error.to_string()).report(json),
+    }
+
+    // 4. the enclave, if it exists, must hold this package: say so before building
     let docker = engine.client();
     let network = match enclave::find_network(docker, &enclave_name).await {
         Ok(network) => network,
@@ -154,7 +196,7 @@ async fn deploy(
             return CommandFailure::new("enclave", message).report(json);
         }
     }
-    // 4. images: the ones from elsewhere must be here already; then build the Nix ones
+    // 5. images: the ones from elsewhere must be here already; then build the Nix ones
     let used = used_images(&plan);
     let mut images: BTreeMap<String, ImageInfo> = BTreeMap::new();
     let mut nix_images: Vec<(&Image, &NixBuild)> = Vec::new();
@@ -207,7 +249,15 @@ async fn deploy(
             }
         }
     }
-    let built = match build::build_for_run(&engine, registry, &root, &nix_images, flags.jobs).await
+    let built = match build::build_for_run(
+        &engine,
+        registry,
+        &root,
+        &nix_images,
+        flags.jobs,
+        &interrupt,
+    )
+    .await
     {
         Ok(built) => built,
         Err(EXIT_INTERRUPTED) => return EXIT_INTERRUPTED,
@@ -227,7 +277,12 @@ async fn deploy(
         );
     }
 
-    // 5. the enclave's network, made when it is new
+    if interrupt.is_cancelled() {
+        eprintln!("interrupted: nothing was started");
+        return EXIT_INTERRUPTED;
+    }
+
+    // 6. the enclave's network, made when it is new
     let new_enclave = network.is_none();
     let rollback = if flags.rollback {
         true
@@ -238,17 +293,19 @@ async fn deploy(
     };
     let network = match network {
         Some(network) => network,
-        None => match enclave::create_network(docker, &enclave_name, &plan.package).await {
-            Ok(network) => network,
-            Err(error) => {
-                let doing = format!(
-                    "cannot create network {}",
-                    enclave::network_name(&enclave_name)
-                );
-                let message = enclave::describe(&doing, &engine.host, &error);
-                return CommandFailure::new("docker", message).report(json);
+        None => {
+            match enclave::create_network(docker, &enclave_name, &plan.package, &run_id).await {
+                Ok(network) => network,
+                Err(error) => {
+                    let doing = format!(
+                        "cannot create network {}",
+                        enclave::network_name(&enclave_name)
+                    );
+                    let message = enclave::describe(&doing, &engine.host, &error);
+                    return CommandFailure::new("docker", message).report(json);
+                }
             }
-        },
+        }
     };
     let state = enclave::state_dir(&enclave_name);
     let artifacts = match artifacts::Artifacts::open(state.join("artifacts")) {
@@ -269,7 +326,6 @@ async fn deploy(
         if plan.steps.len() == 1 { "" } else { "s" }
     );
 
-    let run_id = format!("{:x}{:x}", enclave::now_seconds(), std::process::id());
     let mut executor = Executor {
         docker,
         host: engine.host.clone(),
@@ -285,21 +341,10 @@ async fn deploy(
         services: BTreeMap::new(),
         new_mount_dirs: Vec::new(),
         prints: Vec::new(),
+        makes: tokio_util::task::TaskTracker::new(),
     };
 
-    // 6. the steps, in order; Ctrl-C stops between (and inside) them
-    let cancel = CancellationToken::new();
-    {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(i32::from(EXIT_INTERRUPTED));
-                }
-            }
-        });
-    }
+    // 7. the steps, in order; Ctrl-C stops between (and inside) them
     let total = plan.steps.len();
     let mut failed: Option<(usize, Failure)> = None;
     let mut interrupted = false;
@@ -313,7 +358,7 @@ async fn deploy(
         let started = Instant::now();
         let outcome = tokio::select! {
             outcome = executor.execute(number as u64, step) => outcome,
-            () = cancel.cancelled() => {
+            () = interrupt.cancelled() => {
                 interrupted = true;
                 break;
             }
@@ -341,7 +386,7 @@ async fn deploy(
         }
     }
 
-    // 7. faults and rollback
+    // 8. faults and rollback
     let mut rolled_back = None;
     if let Some((index, failure)) = &failed {
         let step = &plan.steps[*index];
@@ -357,9 +402,18 @@ async fn deploy(
     }
     if interrupted {
         eprintln!("interrupted");
+        executor.settle().await;
     }
     if (failed.is_some() || interrupted) && rollback {
-        let removed = roll_back(&executor, new_enclave).await;
+        let removed = roll_back(
+            docker,
+            &engine.host,
+            &enclave_name,
+            &run_id,
+            new_enclave,
+            &executor.new_mount_dirs,
+        )
+        .await;
         match &removed {
             Ok(text) => eprintln!("rolled back: {text}"),
             Err(message) => eprintln!(
@@ -368,6 +422,10 @@ async fn deploy(
         }
         rolled_back = Some(removed.is_ok());
     } else if failed.is_some() || interrupted {
+        // A task (`run_sh`, `run_python`) is no service: it never outlives its run.
+        if let Err(message) = remove_tasks(docker, &engine.host, &enclave_name, &run_id).await {
+            eprintln!("error: {message}");
+        }
         eprintln!(
             "kept what the run created (no rollback); `starflake enclave inspect {enclave_name}` shows it, `starflake enclave rm {enclave_name}` removes it"
         );
@@ -398,7 +456,7 @@ async fn deploy(
         kept.sort_by(|a, b| a.view.name.cmp(&b.view.name));
     }
 
-    // 8. the summary
+    // 9. the summary
     let output = plan.output.as_ref().map(|output| {
         executor
             .results
@@ -464,12 +522,18 @@ async fn deploy(
     }
 }
 
-/// Removes what this run created: the whole enclave when it is new, else the containers
-/// and volumes labelled with this run and the mount folders it made.
-async fn roll_back(executor: &Executor<'_>, new_enclave: bool) -> Result<String, String> {
-    let docker = executor.docker;
+/// Removes what run `run_id` created: the whole enclave when it made it, else the
+/// containers and volumes labelled with the run and the mount folders it made.
+async fn roll_back(
+    docker: &bollard::Docker,
+    host: &str,
+    enclave_name: &str,
+    run_id: &str,
+    new_enclave: bool,
+    new_mount_dirs: &[std::path::PathBuf],
+) -> Result<String, String> {
     if new_enclave {
-        let removed = enclave::remove_enclave(docker, &executor.host, &executor.enclave).await?;
+        let removed = enclave::remove_enclave(docker, host, enclave_name).await?;
         return Ok(format!(
             "removed {} container{}, {} volume{} and network {}",
             removed.containers.len(),
@@ -484,21 +548,21 @@ async fn roll_back(executor: &Executor<'_>, new_enclave: bool) -> Result<String,
         ));
     }
     let run_label = |labels: Option<&std::collections::HashMap<String, String>>| {
-        labels.and_then(|labels| labels.get("starflake.run")) == Some(&executor.run_id)
+        labels
+            .and_then(|labels| labels.get(enclave::LABEL_RUN))
+            .is_some_and(|run| run == run_id)
     };
     let mut containers = 0;
-    for container in enclave::containers(docker, &executor.enclave)
+    for container in enclave::containers(docker, enclave_name)
         .await
-        .map_err(|error| enclave::describe("cannot list containers", &executor.host, &error))?
+        .map_err(|error| enclave::describe("cannot list containers", host, &error))?
     {
         if run_label(container.labels.as_ref())
             && let Some(id) = container.id
         {
             enclave::remove_container(docker, &id)
                 .await
-                .map_err(|error| {
-                    enclave::describe("cannot remove a container", &executor.host, &error)
-                })?;
+                .map_err(|error| enclave::describe("cannot remove a container", host, &error))?;
             containers += 1;
         }
     }
@@ -506,20 +570,22 @@ async fn roll_back(executor: &Executor<'_>, new_enclave: bool) -> Result<String,
     let list = docker
         .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
         .await
-        .map_err(|error| enclave::describe("cannot list volumes", &executor.host, &error))?;
+        .map_err(|error| enclave::describe("cannot list volumes", host, &error))?;
     for volume in list.volumes.unwrap_or_default() {
-        if volume.labels.get(enclave::LABEL_ENCLAVE) == Some(&executor.enclave)
+        if volume
+            .labels
+            .get(enclave::LABEL_ENCLAVE)
+            .map(String::as_str)
+            == Some(enclave_name)
             && run_label(Some(&volume.labels))
         {
             enclave::remove_volume(docker, &volume.name)
                 .await
-                .map_err(|error| {
-                    enclave::describe("cannot remove a volume", &executor.host, &error)
-                })?;
+                .map_err(|error| enclave::describe("cannot remove a volume", host, &error))?;
             volumes += 1;
         }
     }
-    for dir in &executor.new_mount_dirs {
+    for dir in new_mount_dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
     Ok(format!(
@@ -527,6 +593,75 @@ async fn roll_back(executor: &Executor<'_>, new_enclave: bool) -> Result<String,
         if containers == 1 { "" } else { "s" },
         if volumes == 1 { "" } else { "s" }
     ))
+}
+
+/// Removes the task containers of run `run_id` that a stop left behind.
+async fn remove_tasks(
+    docker: &bollard::Docker,
+    host: &str,
+    enclave_name: &str,
+    run_id: &str,
+) -> Result<(), String> {
+    let containers = enclave::containers(docker, enclave_name)
+        .await
+        .map_err(|error| enclave::describe("cannot list containers", host, &error))?;
+    for container in containers {
+        let labels = container.labels.unwrap_or_default();
+        if labels.contains_key(enclave::LABEL_TASK)
+            && labels.get(enclave::LABEL_RUN).map(String::as_str) == Some(run_id)
+            && let Some(id) = container.id
+        {
+            enclave::remove_container(docker, &id)
+                .await
+                .map_err(|error| enclave::describe("cannot remove a task", host, &error))?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes over from a run that ended without releasing the enclave's lock (killed, crashed,
+/// or the engine went away under it): says so, and removes what it left when it would have
+/// rolled back itself.
+async fn clean_up_after(
+    engine: &Engine,
+    enclave_name: &str,
+    ended: &lock::Holder,
+) -> Result<(), String> {
+    eprintln!(
+        "note: {} ended without releasing enclave {enclave_name}; taking over its lock",
+        ended.describe()
+    );
+    let Some(run_id) = &ended.run else {
+        return Ok(());
+    };
+    let docker = engine.client();
+    let network = enclave::find_network(docker, enclave_name)
+        .await
+        .map_err(|error| enclave::describe("cannot list networks", &engine.host, &error))?;
+    let made_enclave =
+        network.is_some_and(|network| network.labels.get(enclave::LABEL_RUN) == Some(run_id));
+    let rolls_back = match ended.rollback {
+        lock::Rollback::Always => true,
+        lock::Rollback::Never => false,
+        lock::Rollback::IfNew => made_enclave,
+    };
+    if rolls_back {
+        let removed = roll_back(
+            docker,
+            &engine.host,
+            enclave_name,
+            run_id,
+            made_enclave,
+            &[],
+        )
+        .await?;
+        eprintln!("note: removed what the interrupted run left: {removed}");
+    } else {
+        eprintln!(
+            "note: what it made is kept, as it ran without rollback; `starflake enclave inspect {enclave_name}` shows it"
+        );
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
