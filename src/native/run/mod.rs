@@ -273,17 +273,16 @@ async fn deploy(
     let mut executor = Executor {
         docker,
         host: engine.host.clone(),
+        remote: engine.remote.clone(),
         enclave: enclave_name.clone(),
         package: plan.package.clone(),
         network: network.name.clone(),
         run_id: run_id.clone(),
         root: root.clone(),
-        state: state.clone(),
         images,
         results: resolve::Results::default(),
         artifacts,
         services: BTreeMap::new(),
-        new_mount_dirs: Vec::new(),
         prints: Vec::new(),
     };
 
@@ -391,7 +390,11 @@ async fn deploy(
             {
                 kept.push(ServiceReport {
                     status: "kept".to_owned(),
-                    view: enclave::service_view(&container, &network.name),
+                    view: enclave::service_view(
+                        &container,
+                        &network.name,
+                        executor.remote.as_deref(),
+                    ),
                 });
             }
         }
@@ -518,9 +521,6 @@ async fn roll_back(executor: &Executor<'_>, new_enclave: bool) -> Result<String,
                 })?;
             volumes += 1;
         }
-    }
-    for dir in &executor.new_mount_dirs {
-        let _ = std::fs::remove_dir_all(dir);
     }
     Ok(format!(
         "removed {containers} container{} and {volumes} volume{} this run created (services it replaced are not restored)",
