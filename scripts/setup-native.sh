@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs and starts what `starflake build` (and `cargo test --test build`) needs on Debian
 # or Ubuntu: Docker (docker.io), Nix (nix-bin) with flakes enabled, a static busybox (the
-# test fixtures' Nix builder), and for the push tests Debian's docker-registry and skopeo. Safe to run again: it only does what is missing, and says
+# test fixtures' Nix builder), for the push tests Debian's docker-registry and skopeo, and for
+# the remote-engine tests iproute2. Safe to run again: it only does what is missing, and says
 # what it did.
 #
 #   scripts/setup-native.sh            # as root, or with sudo available
@@ -20,7 +21,7 @@ for arg in "$@"; do
   case "$arg" in
     --offline) offline=yes ;;
     -h | --help)
-      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -58,6 +59,8 @@ is_static_busybox || packages="$packages busybox-static"
 # The push tests' registry and their independent check of what was pushed.
 command -v docker-registry >/dev/null 2>&1 || packages="$packages docker-registry"
 command -v skopeo >/dev/null 2>&1 || packages="$packages skopeo"
+# The remote-engine tests start a second dockerd in a network namespace (`ip netns`, veth).
+command -v ip >/dev/null 2>&1 || packages="$packages iproute2"
 if [ -n "$packages" ]; then
   say "installing:$packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -66,7 +69,7 @@ if [ -n "$packages" ]; then
   $SUDO apt-get install -y -qq $packages >/dev/null
   did "installed:$packages"
 else
-  say "docker, nix, a static busybox, docker-registry and skopeo are installed"
+  say "docker, nix, a static busybox, docker-registry, skopeo and iproute2 are installed"
 fi
 
 # --- /etc/nix/nix.conf ------------------------------------------------------------------------

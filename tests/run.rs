@@ -415,7 +415,8 @@ fn a_failing_instruction_rolls_back_containers_network_and_volumes() {
         .stderr_has("exec at main.star:23:5 failed")
         .stderr_has("exited with code 7")
         .stderr_has("broken")
-        .stderr_has("rolled back: removed 1 container, 1 volume and network starflake-sfr-fail");
+        // The persistent directory's volume and the one the files artifact was copied into.
+        .stderr_has("rolled back: removed 1 container, 2 volumes and network starflake-sfr-fail");
     fixture.assert_gone();
     let report = run.json();
     let store = service(&report, "store");
@@ -443,7 +444,16 @@ fn enclave_rm_removes_exactly_what_the_enclave_had() {
     let before = labelled("sfr-rm");
     assert_eq!(before.containers, ["starflake-sfr-rm--store"]);
     assert_eq!(before.networks, ["starflake-sfr-rm"]);
-    assert_eq!(before.volumes, ["starflake-sfr-rm--data"]);
+    // The persistent directory's volume and the files artifact's (named by the service's
+    // configuration hash and the mount's index).
+    assert_eq!(before.volumes.len(), 2, "{:?}", before.volumes);
+    assert_eq!(before.volumes[0], "starflake-sfr-rm--data");
+    assert!(
+        before.volumes[1].starts_with("starflake-sfr-rm--store-files-")
+            && before.volumes[1].ends_with("-1"),
+        "{:?}",
+        before.volumes
+    );
     assert!(fixture.enclave_state().exists());
 
     // Another package into the same enclave is refused before anything is built.
@@ -503,7 +513,7 @@ fn enclave_rm_removes_exactly_what_the_enclave_had() {
     );
     assert_eq!(
         removed["removed"]["volumes"],
-        serde_json::json!(["starflake-sfr-rm--data"])
+        serde_json::json!(before.volumes)
     );
     assert_eq!(
         removed["removed"]["networks"],

@@ -48,6 +48,8 @@ pub struct Engine {
     pub server_version: String,
     pub os_type: String,
     pub architecture: String,
+    /// The machine the engine runs on when it is not this one (see [`remote_machine`]).
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -395,6 +397,30 @@ impl Upload {
     }
 }
 
+/// The machine of an engine address when it is another one than this: the host of a
+/// `tcp://`, `http(s)://` or `ssh://[user@]host[:port]` address, unless it is a loopback
+/// name or address. A remote engine publishes ports on that machine, and cannot see this
+/// one's folders.
+pub fn remote_machine(address: &str) -> Option<String> {
+    let (scheme, rest) = address.split_once("://")?;
+    if !matches!(scheme, "tcp" | "http" | "https" | "ssh") {
+        return None;
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let machine = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = machine.eq_ignore_ascii_case("localhost")
+        || machine
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!machine.is_empty() && !loopback).then(|| machine.to_owned())
+}
+
 fn host_from_env() -> Option<String> {
     std::env::var("DOCKER_HOST")
         .ok()
@@ -493,6 +519,7 @@ impl Engine {
         Ok(Engine {
             client,
             loader,
+            remote: remote_machine(&host),
             host,
             host_from_env,
             engine_id: info.id.unwrap_or_default(),
@@ -1217,6 +1244,23 @@ mod tests {
         assert_eq!(outcome.references, ["sfxtest/app:latest"]);
         assert_eq!(outcome.ids, ["sha256:abc"]);
         assert_eq!(outcome.replaced, ["sha256:old"]);
+    }
+
+    #[test]
+    fn remote_machines() {
+        for (address, machine) in [
+            ("unix:///var/run/docker.sock", None),
+            ("tcp://127.0.0.1:2375", None),
+            ("tcp://localhost:2376", None),
+            ("http://[::1]:2375", None),
+            ("tcp://10.0.0.5:2376", Some("10.0.0.5")),
+            ("tcp://docker.example.org", Some("docker.example.org")),
+            ("https://[fd00::5]:2376/", Some("fd00::5")),
+            ("ssh://deploy@build-box:2222", Some("build-box")),
+            ("ssh://build-box", Some("build-box")),
+        ] {
+            assert_eq!(remote_machine(address).as_deref(), machine, "{address}");
+        }
     }
 
     #[test]

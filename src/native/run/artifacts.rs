@@ -1,5 +1,6 @@
 //! Files artifacts of an enclave: folders under the enclave's state folder on the host,
-//! copied into one folder per service mount and bind-mounted read-only.
+//! packed into one tar per service mount, which the executor unpacks into a volume through
+//! the engine's API (the engine may be on another machine).
 //!
 //! `upload_files` copies the file or folder (by its name) into the artifact, as a tar of the
 //! path would; `render_templates` writes each destination path; `store_service_files` and
@@ -100,6 +101,28 @@ pub fn copy_tree(source: &Path, target: &Path) -> io::Result<()> {
         std::fs::copy(source, target)?;
     }
     Ok(())
+}
+
+/// A tar of what the folders `sources` hold (not of the folders themselves), in order, so
+/// that a later one's file replaces an earlier one's of the same name; symlinks are
+/// followed. Owners and times are left out: the content is what the hash of an artifact
+/// covers.
+pub fn tar_of_contents(sources: &[PathBuf]) -> io::Result<Vec<u8>> {
+    let mut archive = tar::Builder::new(Vec::new());
+    archive.mode(tar::HeaderMode::Deterministic);
+    for source in sources {
+        let mut entries: Vec<_> = std::fs::read_dir(source)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|entry| entry.file_name());
+        for entry in entries {
+            let name = entry.file_name();
+            if std::fs::metadata(entry.path())?.is_dir() {
+                archive.append_dir_all(&name, entry.path())?;
+            } else {
+                archive.append_path_with_name(entry.path(), &name)?;
+            }
+        }
+    }
+    archive.into_inner()
 }
 
 /// A hash of the names, modes and contents under `dir`.

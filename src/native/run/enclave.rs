@@ -428,8 +428,23 @@ impl ServiceView {
     }
 }
 
-/// The view of a container starflake created for a service.
-pub fn service_view(container: &ContainerInspectResponse, network: &str) -> ServiceView {
+/// Where a published port is reached from the machine that runs starflake: the engine's
+/// machine when it is remote (it publishes there on every interface), else the address the
+/// port is bound to (loopback).
+fn reached_at(binding_ip: Option<String>, remote: Option<&str>) -> Option<String> {
+    match remote {
+        Some(machine) => Some(machine.to_owned()),
+        None => binding_ip,
+    }
+}
+
+/// The view of a container starflake created for a service, on an engine on `remote` (see
+/// [`crate::native::docker::remote_machine`]) or on this machine.
+pub fn service_view(
+    container: &ContainerInspectResponse,
+    network: &str,
+    remote: Option<&str>,
+) -> ServiceView {
     let config = container.config.clone().unwrap_or_default();
     let labels = config.labels.clone().unwrap_or_default();
     let settings = container.network_settings.clone().unwrap_or_default();
@@ -452,12 +467,17 @@ pub fn service_view(container: &ContainerInspectResponse, network: &str) -> Serv
                         .find(|binding| binding.host_ip.as_deref() != Some("::"))
                         .or_else(|| bindings.first())
                 });
-            port.host_ip = binding.and_then(|binding| binding.host_ip.clone());
             port.host_port = binding
                 .and_then(|binding| binding.host_port.as_deref())
                 .and_then(|port| port.parse().ok());
+            port.host_ip = binding.and_then(|binding| reached_at(binding.host_ip.clone(), remote));
             port.url = match (&port.host_ip, port.host_port) {
                 (Some(ip), Some(host_port)) if !port.application_protocol.is_empty() => {
+                    let ip = if ip.contains(':') {
+                        format!("[{ip}]")
+                    } else {
+                        ip.clone()
+                    };
                     Some(format!("{}://{ip}:{host_port}", port.application_protocol))
                 }
                 _ => None,
@@ -587,7 +607,12 @@ struct EnclaveDetails {
     state_dir: String,
 }
 
-async fn inspect(docker: &Docker, host: &str, name: &str) -> Result<EnclaveDetails, String> {
+async fn inspect(
+    docker: &Docker,
+    host: &str,
+    remote: Option<&str>,
+    name: &str,
+) -> Result<EnclaveDetails, String> {
     let network = find_network(docker, name)
         .await
         .map_err(|error| describe("cannot list the networks", host, &error))?
@@ -606,7 +631,7 @@ async fn inspect(docker: &Docker, host: &str, name: &str) -> Result<EnclaveDetai
             .inspect_container(&id, None)
             .await
             .map_err(|error| describe("cannot inspect a container", host, &error))?;
-        services.push(service_view(&container, &network.name));
+        services.push(service_view(&container, &network.name, remote));
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(EnclaveDetails {
@@ -712,13 +737,15 @@ pub async fn command(command: EnclaveCommand, json: bool) -> u8 {
         },
         EnclaveCommand::Inspect(name) => match check_name(&name) {
             Err(message) => Err(message),
-            Ok(()) => inspect(docker, host, &name).await.map(|details| {
-                if json {
-                    json_text(&details)
-                } else {
-                    render_details(&details)
-                }
-            }),
+            Ok(()) => inspect(docker, host, engine.remote.as_deref(), &name)
+                .await
+                .map(|details| {
+                    if json {
+                        json_text(&details)
+                    } else {
+                        render_details(&details)
+                    }
+                }),
         },
         EnclaveCommand::Remove(name) => match check_name(&name) {
             Err(message) => Err(message),

@@ -12,7 +12,8 @@ use bollard::models::{
     NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -107,19 +108,19 @@ impl From<String> for Failure {
 pub struct Executor<'a> {
     pub docker: &'a Docker,
     pub host: String,
+    /// The engine's machine when it is not this one: ports are published on all its
+    /// interfaces and reached there, not on loopback and the enclave network's addresses.
+    pub remote: Option<String>,
     pub enclave: String,
     pub package: String,
     pub network: String,
     /// Labels every container and volume of this run carries, to roll back exactly them.
     pub run_id: String,
     pub root: PathBuf,
-    pub state: PathBuf,
     pub images: BTreeMap<String, ImageInfo>,
     pub results: Results,
     pub artifacts: Artifacts,
     pub services: BTreeMap<String, Service>,
-    /// Mount folders made by this run (removed on rollback).
-    pub new_mount_dirs: Vec<PathBuf>,
     pub prints: Vec<String>,
     /// The Docker calls in flight that make a container or a volume (see `making`).
     pub makes: TaskTracker,
@@ -466,9 +467,7 @@ impl Executor<'_> {
                     .map_err(|error| {
                         self.docker_error("cannot remove the previous container", &error)
                     })?;
-                if let Some(dir) = labels.get(enclave::LABEL_MOUNTS) {
-                    let _ = std::fs::remove_dir_all(dir);
-                }
+                self.remove_files_volumes(&labels).await;
                 status = Status::Recreated;
             }
         }
@@ -484,7 +483,7 @@ impl Executor<'_> {
             .inspect_container(&container_id, None)
             .await
             .map_err(|error| self.docker_error("cannot inspect the service", &error))?;
-        let view = enclave::service_view(&container, &self.network);
+        let view = enclave::service_view(&container, &self.network, self.remote.as_deref());
         let ip = view.ip_address.clone().unwrap_or_default();
         self.results.set(
             number,
@@ -522,16 +521,22 @@ impl Executor<'_> {
             .collect()
     }
 
-    /// The folders and volumes of `files`, as Docker mounts.
+    /// The volumes of `files`, as Docker mounts, and the names of the files volumes made
+    /// for them (the owner removes these with its container).
+    ///
+    /// Files artifacts travel into volumes through the engine's API, never as host folders
+    /// bind-mounted: a remote engine cannot see the host's folders, and one code path for
+    /// every engine costs a local one only a volume, a container that is never started and
+    /// one archive upload per `files` entry (tens of milliseconds).
     async fn mounts(
         &mut self,
         owner: &str,
         hash: &str,
+        image: &ImageInfo,
         files: &BTreeMap<String, FilesMount>,
-    ) -> Result<(Vec<Mount>, Option<PathBuf>), Failure> {
+    ) -> Result<(Vec<Mount>, Vec<String>), Failure> {
         let mut mounts = Vec::new();
-        let base = self.state.join("mounts").join(format!("{owner}-{hash}"));
-        let mut used_base = false;
+        let mut made = Vec::new();
         for (index, (target, mount)) in files.iter().enumerate() {
             if let FilesMount::Directory {
                 persistent_key: Some(key),
@@ -541,17 +546,7 @@ impl Executor<'_> {
                 let volume = enclave::volume_name(&self.enclave, key);
                 let exists = self.docker.inspect_volume(&volume).await.is_ok();
                 if !exists {
-                    let mut labels = self.labels(&Location::default());
-                    labels.remove(enclave::LABEL_INSTRUCTION);
-                    let request = VolumeCreateRequest {
-                        name: Some(volume.clone()),
-                        labels: Some(labels),
-                        ..Default::default()
-                    };
-                    let docker = self.docker.clone();
-                    self.making(async move { docker.create_volume(request).await })
-                        .await
-                        .map_err(|error| self.docker_error("cannot create a volume", &error))?;
+                    self.create_volume(&volume).await?;
                 }
                 mounts.push(Mount {
                     target: Some(target.clone()),
@@ -561,37 +556,113 @@ impl Executor<'_> {
                 });
                 continue;
             }
-            let dir = base.join(index.to_string());
-            used_base = true;
-            if !dir.exists() {
-                if !base.exists() {
-                    self.new_mount_dirs.push(base.clone());
-                }
-                std::fs::create_dir_all(&dir)
-                    .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
-                for artifact in mount_artifacts(mount) {
-                    let source = self.artifacts.path(&artifact);
-                    let entries = std::fs::read_dir(&source)
-                        .map_err(|error| format!("cannot read artifact `{artifact}`: {error}"))?;
-                    for entry in entries {
-                        let entry = entry.map_err(|error| {
-                            format!("cannot read artifact `{artifact}`: {error}")
-                        })?;
-                        artifacts::copy_tree(&entry.path(), &dir.join(entry.file_name())).map_err(
-                            |error| format!("cannot copy artifact `{artifact}`: {error}"),
-                        )?;
-                    }
-                }
-            }
+            let volume = enclave::volume_name(
+                &self.enclave,
+                &format!("{owner}-files-{}-{index}", &hash[..hash.len().min(12)]),
+            );
+            let sources: Vec<PathBuf> = mount_artifacts(mount)
+                .iter()
+                .map(|artifact| self.artifacts.path(artifact))
+                .collect();
+            let archive = artifacts::tar_of_contents(&sources)
+                .map_err(|error| format!("cannot pack the files of `{target}`: {error}"))?;
+            self.fill_volume(&volume, image, archive).await?;
+            made.push(volume.clone());
             mounts.push(Mount {
                 target: Some(target.clone()),
-                source: Some(dir.display().to_string()),
-                typ: Some(MountType::BIND),
+                source: Some(volume),
+                typ: Some(MountType::VOLUME),
                 read_only: Some(true),
                 ..Default::default()
             });
         }
-        Ok((mounts, used_base.then_some(base)))
+        Ok((mounts, made))
+    }
+
+    /// A volume with this run's labels (so that a rollback and `enclave rm` remove it).
+    async fn create_volume(&self, volume: &str) -> Result<(), Failure> {
+        let mut labels = self.labels(&Location::default());
+        labels.remove(enclave::LABEL_INSTRUCTION);
+        let request = VolumeCreateRequest {
+            name: Some(volume.to_owned()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let docker = self.docker.clone();
+        self.making(async move { docker.create_volume(request).await })
+            .await
+            .map_err(|error| self.docker_error("cannot create a volume", &error))?;
+        Ok(())
+    }
+
+    /// Makes `volume` anew holding the tar `archive`: Docker unpacks an upload only into a
+    /// container, so a container of `image` (already on the engine) is created with the
+    /// volume mounted, given the archive, and removed without ever being started.
+    async fn fill_volume(
+        &self,
+        volume: &str,
+        image: &ImageInfo,
+        archive: Vec<u8>,
+    ) -> Result<(), Failure> {
+        // A volume of this name is what an interrupted run left: nothing uses it.
+        let _ = enclave::remove_volume(self.docker, volume).await;
+        self.create_volume(volume).await?;
+        const INTO: &str = "/starflake-files";
+        let mut labels = self.labels(&Location::default());
+        labels.remove(enclave::LABEL_INSTRUCTION);
+        let copier = self
+            .create_container(
+                format!("{volume}-copy"),
+                ContainerCreateBody {
+                    image: Some(image.reference.clone()),
+                    // Never run: the image may have no command at all.
+                    entrypoint: Some(vec![format!("{INTO}/never-started")]),
+                    labels: Some(labels),
+                    host_config: Some(HostConfig {
+                        mounts: Some(vec![Mount {
+                            target: Some(INTO.to_owned()),
+                            source: Some(volume.to_owned()),
+                            typ: Some(MountType::VOLUME),
+                            ..Default::default()
+                        }]),
+                        network_mode: Some("none".to_owned()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|error| {
+                self.docker_error("cannot create a container to fill a volume", &error)
+            })?;
+        let uploaded = self
+            .docker
+            .upload_to_container(
+                &copier.id,
+                Some(
+                    UploadToContainerOptionsBuilder::default()
+                        .path(INTO)
+                        .build(),
+                ),
+                bollard::body_full(archive.into()),
+            )
+            .await;
+        let _ = enclave::remove_container(self.docker, &copier.id).await;
+        uploaded.map_err(|error| {
+            self.docker_error(&format!("cannot copy files into volume {volume}"), &error)
+        })
+    }
+
+    /// Removes the files volumes listed in a container's `LABEL_MOUNTS` (once it is gone).
+    async fn remove_files_volumes(&self, labels: &HashMap<String, String>) {
+        let listed = labels.get(enclave::LABEL_MOUNTS).map(String::as_str);
+        for volume in listed
+            .unwrap_or_default()
+            .split(',')
+            .filter(|v| !v.is_empty())
+        {
+            let _ = enclave::remove_volume(self.docker, volume).await;
+        }
     }
 
     async fn create_service(
@@ -602,7 +673,7 @@ impl Executor<'_> {
         image: &ImageInfo,
         hash: &str,
     ) -> Result<String, Failure> {
-        let (mounts, mount_dir) = self.mounts(name, hash, &config.files).await?;
+        let (mounts, files_volumes) = self.mounts(name, hash, image, &config.files).await?;
         let mut labels: HashMap<String, String> = config
             .labels
             .iter()
@@ -615,9 +686,7 @@ impl Executor<'_> {
         if let Some(path) = &image.store_path {
             labels.insert(enclave::LABEL_STORE_PATH.to_owned(), path.clone());
         }
-        if let Some(dir) = &mount_dir {
-            labels.insert(enclave::LABEL_MOUNTS.to_owned(), dir.display().to_string());
-        }
+        labels.insert(enclave::LABEL_MOUNTS.to_owned(), files_volumes.join(","));
         let declared: BTreeMap<String, PortView> = config
             .ports
             .iter()
@@ -653,7 +722,15 @@ impl Executor<'_> {
             bindings.insert(
                 key,
                 Some(vec![PortBinding {
-                    host_ip: Some("127.0.0.1".to_owned()),
+                    // Empty: every interface of the remote machine.
+                    host_ip: Some(
+                        if self.remote.is_some() {
+                            ""
+                        } else {
+                            "127.0.0.1"
+                        }
+                        .to_owned(),
+                    ),
                     host_port: Some(host_port),
                 }]),
             );
@@ -768,12 +845,11 @@ impl Executor<'_> {
         enclave::remove_container(self.docker, &id)
             .await
             .map_err(|error| self.docker_error("cannot remove the service", &error))?;
-        if let Some(dir) = container
+        if let Some(labels) = container
             .and_then(|container| container.config)
             .and_then(|config| config.labels)
-            .and_then(|labels| labels.get(enclave::LABEL_MOUNTS).cloned())
         {
-            let _ = std::fs::remove_dir_all(dir);
+            self.remove_files_volumes(&labels).await;
         }
         if let Some(service) = self.services.get_mut(name) {
             service.status = Status::Removed;
@@ -826,7 +902,7 @@ impl Executor<'_> {
             .inspect_container(id, None)
             .await
             .map_err(|error| self.docker_error("cannot inspect the service", &error))?;
-        let view = enclave::service_view(&container, &self.network);
+        let view = enclave::service_view(&container, &self.network, self.remote.as_deref());
         match self.services.get_mut(name) {
             Some(service) => {
                 service.view = view;
@@ -850,8 +926,9 @@ impl Executor<'_> {
     // -----------------------------------------------------------------------------------
     // readiness
 
-    /// Waits until every TCP port with a `wait` accepts connections on the service's
-    /// address in the enclave network.
+    /// Waits until every TCP port with a `wait` accepts connections: on the service's
+    /// address in the enclave network, or on a remote engine (whose enclave network this
+    /// machine cannot reach) where the port is published on the engine's machine.
     async fn wait_for_ports(&self, name: &str) -> Result<(), Failure> {
         let Some(service) = self.services.get(name) else {
             return Ok(());
@@ -870,7 +947,19 @@ impl Executor<'_> {
                 continue; // UDP and SCTP cannot be probed without the service's help.
             }
             let limit = resolve::parse_duration(wait)?;
-            let address = SocketAddr::new(ip, u16::try_from(port.number).unwrap_or(0));
+            let published = service.view.ports.iter().find(|view| &view.id == id);
+            let address = match (&self.remote, published) {
+                (None, _) => SocketAddr::new(ip, u16::try_from(port.number).unwrap_or(0)),
+                (
+                    Some(_),
+                    Some(PortView {
+                        host_ip: Some(machine),
+                        host_port: Some(host_port),
+                        ..
+                    }),
+                ) => reach(machine, *host_port).await?,
+                (Some(_), _) => continue, // not published: nothing to probe from here
+            };
             let started = Instant::now();
             let mut last;
             loop {
@@ -1097,9 +1186,7 @@ impl Executor<'_> {
                 "port `{port_id}` of service `{service}` is not published (is the service running?)"
             )));
         };
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| Failure::new(format!("`{ip}` is not an address")))?;
+        let address = reach(ip, host_port).await?;
         let endpoint = self.results.resolve_text(endpoint)?;
         let headers: BTreeMap<String, String> = headers
             .iter()
@@ -1107,7 +1194,7 @@ impl Executor<'_> {
             .collect::<Result<_, String>>()?;
         let request = http::Request {
             method,
-            address: SocketAddr::new(ip, host_port),
+            address,
             host: format!("{service}:{}", port.number),
             endpoint: &endpoint,
             headers: &headers,
@@ -1223,7 +1310,7 @@ impl Executor<'_> {
         let owner = format!("task-{number}");
         let mut hash = Fnv::default();
         hash.field(self.run_id.as_bytes());
-        let (mounts, mount_dir) = self.mounts(&owner, &hash.hex(), files).await?;
+        let (mounts, files_volumes) = self.mounts(&owner, &hash.hex(), &image, files).await?;
         let mut labels = self.labels(at);
         labels.insert(enclave::LABEL_TASK.to_owned(), owner.clone());
         let name = format!(
@@ -1253,8 +1340,8 @@ impl Executor<'_> {
             .map_err(|error| self.docker_error("cannot create the task container", &error))?;
         let outcome = self.run_task(&created.id, limit, store).await;
         let _ = enclave::remove_container(self.docker, &created.id).await;
-        if let Some(dir) = mount_dir {
-            let _ = std::fs::remove_dir_all(dir);
+        for volume in files_volumes {
+            let _ = enclave::remove_volume(self.docker, &volume).await;
         }
         let (code, output) = outcome?;
         self.results.set(
@@ -1317,6 +1404,17 @@ impl Executor<'_> {
         }
         Ok((code, output))
     }
+}
+
+/// The socket address of a published port: `host` is an address, or the name of a remote
+/// engine's machine.
+async fn reach(host: &str, port: u16) -> Result<SocketAddr, Failure> {
+    let unknown = |reason: String| Failure::new(format!("cannot resolve `{host}`: {reason}"));
+    tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|error| unknown(error.to_string()))?
+        .next()
+        .ok_or_else(|| unknown("no address".to_owned()))
 }
 
 fn protocol(port: &PortSpec) -> String {

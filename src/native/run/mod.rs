@@ -329,17 +329,16 @@ async fn deploy_holding(
     let mut executor = Executor {
         docker,
         host: engine.host.clone(),
+        remote: engine.remote.clone(),
         enclave: enclave_name.clone(),
         package: plan.package.clone(),
         network: network.name.clone(),
         run_id: run_id.clone(),
         root: root.clone(),
-        state: state.clone(),
         images,
         results: resolve::Results::default(),
         artifacts,
         services: BTreeMap::new(),
-        new_mount_dirs: Vec::new(),
         prints: Vec::new(),
         makes: tokio_util::task::TaskTracker::new(),
     };
@@ -405,15 +404,7 @@ async fn deploy_holding(
         executor.settle().await;
     }
     if (failed.is_some() || interrupted) && rollback {
-        let removed = roll_back(
-            docker,
-            &engine.host,
-            &enclave_name,
-            &run_id,
-            new_enclave,
-            &executor.new_mount_dirs,
-        )
-        .await;
+        let removed = roll_back(docker, &engine.host, &enclave_name, &run_id, new_enclave).await;
         match &removed {
             Ok(text) => eprintln!("rolled back: {text}"),
             Err(message) => eprintln!(
@@ -449,7 +440,11 @@ async fn deploy_holding(
             {
                 kept.push(ServiceReport {
                     status: "kept".to_owned(),
-                    view: enclave::service_view(&container, &network.name),
+                    view: enclave::service_view(
+                        &container,
+                        &network.name,
+                        executor.remote.as_deref(),
+                    ),
                 });
             }
         }
@@ -530,7 +525,6 @@ async fn roll_back(
     enclave_name: &str,
     run_id: &str,
     new_enclave: bool,
-    new_mount_dirs: &[std::path::PathBuf],
 ) -> Result<String, String> {
     if new_enclave {
         let removed = enclave::remove_enclave(docker, host, enclave_name).await?;
@@ -584,9 +578,6 @@ async fn roll_back(
                 .map_err(|error| enclave::describe("cannot remove a volume", host, &error))?;
             volumes += 1;
         }
-    }
-    for dir in new_mount_dirs {
-        let _ = std::fs::remove_dir_all(dir);
     }
     Ok(format!(
         "removed {containers} container{} and {volumes} volume{} this run created (services it replaced are not restored)",
@@ -646,15 +637,7 @@ async fn clean_up_after(
         lock::Rollback::IfNew => made_enclave,
     };
     if rolls_back {
-        let removed = roll_back(
-            docker,
-            &engine.host,
-            enclave_name,
-            run_id,
-            made_enclave,
-            &[],
-        )
-        .await?;
+        let removed = roll_back(docker, &engine.host, enclave_name, run_id, made_enclave).await?;
         eprintln!("note: removed what the interrupted run left: {removed}");
     } else {
         eprintln!(
