@@ -292,6 +292,8 @@ async fn build(
         print_dry_run(&root, &images, engine.is_some());
         return 0;
     }
+    // The engine the images go into, asked after a failure whether it went away.
+    let loaded_into = engine.clone().filter(|_| registry.is_none());
     let destination = match (registry, engine) {
         (Some(registry), engine) => {
             let who = match &engine {
@@ -365,6 +367,12 @@ async fn build(
     if interrupted {
         eprintln!("interrupted: images not yet loaded keep their previous tags");
         return EXIT_INTERRUPTED;
+    }
+    if failed > 0
+        && let Some(engine) = &loaded_into
+        && engine.gone().await
+    {
+        eprintln!("error: {}", engine.gone_message("during the build"));
     }
     if notes {
         let count = |status| reports.iter().filter(|r| r.status == status).count();

@@ -543,6 +543,23 @@ impl Engine {
         }
     }
 
+    /// Whether the engine has stopped answering: after a failure, this tells "the engine went
+    /// away" from "the engine refused this request".
+    pub async fn gone(&self) -> bool {
+        !matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.client.ping()).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// What to say when the engine went away in the middle of `doing`.
+    pub fn gone_message(&self, doing: &str) -> String {
+        format!(
+            "the Docker engine at {} stopped answering {doing}; is dockerd still running? An image Docker did not receive whole is not kept: once the engine answers again, run the command again",
+            self.host
+        )
+    }
+
     /// The Nix system of the engine's platform.
     pub fn system(&self) -> Result<String, String> {
         super::nix::system_for_engine(&self.os_type, &self.architecture)

@@ -261,6 +261,11 @@ async fn deploy_holding(
     {
         Ok(built) => built,
         Err(EXIT_INTERRUPTED) => return EXIT_INTERRUPTED,
+        Err(_) if engine.gone().await => {
+            let message = engine.gone_message("while the images were loaded");
+            return CommandFailure::new("docker", format!("{message}; nothing was started"))
+                .report(json);
+        }
         Err(_) => {
             return CommandFailure::new("build", "an image failed to build; nothing was started")
                 .report(json);
