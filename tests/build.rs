@@ -678,6 +678,19 @@ fn a_package_in_a_subfolder_of_a_git_work_tree_gets_no_untracked_warning() {
 /// The dangling (untagged) images whose command mentions `id`: what a load that was not
 /// tagged leaves behind. Removes them, so that a failing test leaves nothing either.
 fn dangling_images_of(id: &str) -> Vec<String> {
+    let found = untagged_images_of(id);
+    let ids = found.clone();
+    block_on(async move {
+        let docker = docker();
+        for image in ids {
+            common::remove_image(&docker, &image).await;
+        }
+    });
+    found
+}
+
+/// The dangling (untagged) images whose command mentions `id`, left as they are.
+fn untagged_images_of(id: &str) -> Vec<String> {
     let id = id.to_owned();
     block_on(async move {
         let docker = docker();
@@ -701,7 +714,6 @@ fn dangling_images_of(id: &str) -> Vec<String> {
                 .unwrap_or_default()
                 .join(" ");
             if cmd.contains(&id) {
-                common::remove_image(&docker, &image.id).await;
                 found.push(image.id);
             }
         }
@@ -745,7 +757,7 @@ fn ctrl_c_after_docker_has_the_whole_archive_tags_the_image() {
         "loading stream script",
         Duration::from_secs(60),
         // The script has written the whole archive and lingers: Docker has loaded it.
-        || !dangling_images_of("sfb-lingering").is_empty(),
+        || !untagged_images_of("sfb-lingering").is_empty(),
         Duration::from_secs(15),
     );
     assert_eq!(status.code(), Some(130), "{stderr}");
