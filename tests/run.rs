@@ -126,7 +126,13 @@ impl Cleanup for Enclave {
         block_on(async move {
             let docker = docker();
             let labelled = labelled_in(&docker, &id).await.unwrap_or_default();
-            common::remove_containers(&docker, labelled.containers.into_iter().chain(decoys)).await;
+            // The enclave's lock, which a test that fails half-way may leave.
+            let lock = format!("starflake-lock.{id}");
+            common::remove_containers(
+                &docker,
+                labelled.containers.into_iter().chain(decoys).chain([lock]),
+            )
+            .await;
             for volume in labelled.volumes.into_iter().chain(decoy_volumes) {
                 let _ = docker
                     .remove_volume(
@@ -989,4 +995,59 @@ fn ctrl_c_in_an_existing_enclave_keeps_its_services_and_leaves_no_task_running()
         .collect();
     assert_eq!(after, ids, "the services are the same containers");
     assert_eq!(lock_of("sfr-c-again"), None);
+}
+
+#[test]
+fn a_lock_held_from_another_machine_is_released_by_enclave_unlock() {
+    let fixture = Fixture::new("stages", "sfr-unlock");
+    fixture.run(&["--args", r#"{"stage": "start"}"#]).expect(0);
+    // A lock as a run on another machine sharing the engine would hold it.
+    let holder = serde_json::json!({
+        "pid": 4242,
+        "host": "build-server",
+        "command": "starflake run .",
+        "since": 0,
+        "machine": "another boot",
+        "started": 1,
+    });
+    block_on(async move {
+        docker()
+            .create_container(
+                Some(
+                    CreateContainerOptionsBuilder::default()
+                        .name("starflake-lock.sfr-unlock")
+                        .build(),
+                ),
+                ContainerCreateBody {
+                    image: Some("starflake/enclave-lock:1".to_owned()),
+                    labels: Some(HashMap::from([
+                        ("starflake.lock".to_owned(), "sfr-unlock".to_owned()),
+                        ("starflake.lock.holder".to_owned(), holder.to_string()),
+                    ])),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("a lock of another machine");
+    });
+
+    let refused = fixture.run(&["--args", r#"{"stage": "start"}"#]);
+    refused
+        .expect(1)
+        .stderr_has("enclave sfr-unlock is being changed by `starflake run .` (pid 4242 on build-server, since 1970-01-01 00:00:00 UTC)")
+        .stderr_has("starflake cannot tell whether it still runs; if it does not, `starflake enclave unlock sfr-unlock` releases the lock");
+
+    let unlock = fixture.starflake(&["enclave", "unlock", "sfr-unlock"]);
+    unlock.expect(0);
+    assert!(
+        unlock.stdout.starts_with(
+            "released the lock of enclave sfr-unlock, held by `starflake run .` (pid 4242 on build-server"
+        ),
+        "{}",
+        unlock.stdout
+    );
+    let again = fixture.starflake(&["enclave", "unlock", "sfr-unlock"]);
+    again.expect(0);
+    assert_eq!(again.stdout, "enclave sfr-unlock was not locked\n");
+    fixture.run(&["--args", r#"{"stage": "start"}"#]).expect(0);
 }
