@@ -103,7 +103,7 @@ pub(crate) fn block_on(command: impl Future<Output = u8>) -> ExitCode {
 #[derive(Debug, Serialize)]
 pub(crate) struct CommandFailure {
     /// What was being done: `package`, `docker`, `nix`, `system`, `preflight`, `enclave`,
-    /// `images`, `build`, `state`.
+    /// `lock`, `images`, `build`, `state`.
     stage: &'static str,
     message: String,
     /// Lines printed before the message, e.g. one per instruction that cannot run.
