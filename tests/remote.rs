@@ -196,3 +196,86 @@ fn a_two_service_package_runs_on_a_remote_engine_over_tcp() {
     let list = on(&engine, &package, &["enclave", "ls", "--format", "json"]);
     assert_eq!(list.json()["enclaves"], serde_json::json!([]));
 }
+
+/// TLS as the docker CLI sets it up: `DOCKER_TLS_VERIFY` with `DOCKER_CERT_PATH`, or the
+/// current docker context, made here by the docker CLI itself (`docker context create`).
+/// Without TLS the engine refuses, and starflake says which engine it could not reach.
+#[test]
+fn a_tls_engine_is_reached_with_the_docker_cli_settings_and_its_context() {
+    let engine = RemoteEngine::start_with_tls();
+    let certificates = engine
+        .client_certificates
+        .clone()
+        .expect("client certificates");
+    let package = Package::new("run", "twoservice", "sfremote-tls");
+    let enclave_ls = |configure: &dyn Fn(&mut Command)| {
+        let mut command = package.command(&["enclave", "ls"]);
+        command
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .env_remove("DOCKER_CONTEXT");
+        configure(&mut command);
+        Run::from(command.output().expect("starflake runs"))
+    };
+
+    // An enclave network only this engine has, so that a listing shows which engine answered.
+    let network = engine.docker(&[
+        "network",
+        "create",
+        "--label",
+        "starflake.enclave=sfremote-tls",
+        "starflake-sfremote-tls",
+    ]);
+    assert!(network.status.success(), "{network:?}");
+    let only_there = "sfremote-tls";
+
+    let with_env = enclave_ls(&|command| {
+        command
+            .env("DOCKER_HOST", engine.docker_host())
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &certificates);
+    });
+    with_env.expect(0);
+    assert!(with_env.stdout.contains(only_there), "{}", with_env.stdout);
+
+    let without_tls = enclave_ls(&|command| {
+        command.env("DOCKER_HOST", engine.docker_host());
+    });
+    without_tls.expect(1).stderr_has(&format!(
+        "cannot reach the Docker engine at {} (from DOCKER_HOST)",
+        engine.docker_host()
+    ));
+
+    let config = package.cache.join("docker-config");
+    let file = |name: &str| certificates.join(name).display().to_string();
+    let endpoint = format!(
+        "host={},ca={},cert={},key={}",
+        engine.docker_host(),
+        file("ca.pem"),
+        file("cert.pem"),
+        file("key.pem")
+    );
+    for args in [
+        &["context", "create", "tls-engine", "--docker", &endpoint][..],
+        &["context", "use", "tls-engine"],
+    ] {
+        let made = Command::new("docker")
+            .env("DOCKER_CONFIG", &config)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "docker {args:?}: {made:?}");
+    }
+    let with_context = enclave_ls(&|command| {
+        command.env("DOCKER_CONFIG", &config);
+    });
+    with_context.expect(0);
+    assert!(
+        with_context.stdout.contains(only_there),
+        "{}",
+        with_context.stdout
+    );
+}

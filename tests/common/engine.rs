@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 /// Every engine's namespace and folder name starts so; the sweep recognises them by it.
 const PREFIX: &str = "sfengine-";
-/// The engine's unencrypted API port (the one the docker CLI assumes for `tcp://` without TLS).
+/// The engine's API port: the docker CLI's for `tcp://` without TLS, and with TLS.
 pub const PORT: u16 = 2375;
+pub const TLS_PORT: u16 = 2376;
 /// Every engine gets a /30 of this /16: the host's end and the engine's end of its veth pair.
 const SUBNETS: [u8; 2] = [10, 231];
 
@@ -31,6 +32,9 @@ pub struct RemoteEngine {
     /// The host's end of the veth pair: where a service the engine must reach (a registry)
     /// listens.
     pub host_address: Ipv4Addr,
+    /// With TLS: the folder of the client's `ca.pem`, `cert.pem` and `key.pem` (for
+    /// `DOCKER_CERT_PATH`); the engine then accepts only clients with a certificate of its CA.
+    pub client_certificates: Option<PathBuf>,
     dir: PathBuf,
     daemon: Option<Child>,
 }
@@ -39,6 +43,16 @@ impl RemoteEngine {
     /// Makes the namespace and its link to the host, starts the daemon and waits until its
     /// API answers over TCP.
     pub fn start() -> RemoteEngine {
+        RemoteEngine::start_with(false)
+    }
+
+    /// `start`, with the API on TLS (`--tlsverify`): a CA, a server certificate for the
+    /// engine's address and a client certificate are made with `openssl` first.
+    pub fn start_with_tls() -> RemoteEngine {
+        RemoteEngine::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> RemoteEngine {
         sweep_abandoned();
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let serial = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -54,9 +68,13 @@ impl RemoteEngine {
             name,
             address,
             host_address,
+            client_certificates: None,
             dir,
             daemon: None,
         };
+        if tls {
+            engine.client_certificates = Some(make_certificates(&engine.dir, address));
+        }
         // Interface names are at most 15 bytes: the serial and the process ID in hex.
         let token = format!("{:x}x{serial}", std::process::id());
         let (host_end, engine_end) = (format!("sfh{token}"), format!("sfe{token}"));
@@ -101,7 +119,15 @@ impl RemoteEngine {
 
     /// `tcp://ADDRESS:PORT`, for `DOCKER_HOST`.
     pub fn docker_host(&self) -> String {
-        format!("tcp://{}:{PORT}", self.address)
+        format!("tcp://{}:{}", self.address, self.port())
+    }
+
+    fn port(&self) -> u16 {
+        if self.client_certificates.is_some() {
+            TLS_PORT
+        } else {
+            PORT
+        }
     }
 
     /// Starts the daemon (again, after `stop_daemon`: same data root, so the same images,
@@ -129,9 +155,17 @@ impl RemoteEngine {
             .arg(format!("--data-root={}", dir("data")))
             .arg(format!("--exec-root={}", dir("exec")))
             .arg(format!("--pidfile={}", dir("dockerd.pid")))
-            .arg(format!("--host=tcp://{}:{PORT}", self.address))
+            .arg(format!("--host=tcp://{}:{}", self.address, self.port()))
             .arg(format!("--host=unix://{}", dir("docker.sock")))
-            .arg("--tls=false")
+            .args(match &self.client_certificates {
+                Some(_) => vec![
+                    "--tlsverify".to_owned(),
+                    format!("--tlscacert={}", dir("tls/ca.pem")),
+                    format!("--tlscert={}", dir("tls/server-cert.pem")),
+                    format!("--tlskey={}", dir("tls/server-key.pem")),
+                ],
+                None => vec!["--tls=false".to_owned()],
+            })
             // A registry on the host's end of the link serves plain HTTP, as on loopback.
             .arg(format!("--insecure-registry={}/30", self.host_address))
             .stdin(Stdio::null())
@@ -183,8 +217,11 @@ impl RemoteEngine {
         }
     }
 
-    /// Whether `GET /_ping` over TCP answers `OK`.
+    /// Whether `GET /_ping` answers `OK` (with TLS: whether `docker version` works).
     pub fn answers(&self) -> bool {
+        if self.client_certificates.is_some() {
+            return self.docker(&["version"]).status.success();
+        }
         let Ok(mut stream) =
             TcpStream::connect_timeout(&(self.address, PORT).into(), Duration::from_millis(500))
         else {
@@ -202,7 +239,14 @@ impl RemoteEngine {
 
     /// `docker ARGS` against this engine (the docker CLI, as an independent check).
     pub fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker")
+        let mut command = Command::new("docker");
+        if let Some(certificates) = &self.client_certificates {
+            command
+                .env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", certificates);
+        }
+        command
+            .env_remove("DOCKER_CONTEXT")
             .args(["--host", &self.docker_host()])
             .args(args)
             .stdin(Stdio::null())
@@ -222,6 +266,91 @@ impl Drop for RemoteEngine {
         self.stop_daemon();
         remove(&self.name, &self.dir);
     }
+}
+
+/// A CA, a server certificate for `address` and a client certificate, under `dir/tls`;
+/// returns the folder of the client's files, named as the docker CLI expects them.
+fn make_certificates(dir: &Path, address: Ipv4Addr) -> PathBuf {
+    let tls = dir.join("tls");
+    let client = tls.join("client");
+    std::fs::create_dir_all(&client).expect("make the certificates' folder");
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(&tls)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "openssl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let new_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let subject = "/CN=starflake test CA";
+    let ca = [
+        "req",
+        "-x509",
+        "-days",
+        "1",
+        "-subj",
+        subject,
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    ];
+    openssl(&[&ca[..], &new_key].concat());
+    for (name, extensions) in [
+        (
+            "server",
+            format!("subjectAltName=IP:{address}\nextendedKeyUsage=serverAuth\n"),
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n".to_owned()),
+    ] {
+        let (key, request, certificate, file) = (
+            format!("{name}-key.pem"),
+            format!("{name}.csr"),
+            format!("{name}-cert.pem"),
+            format!("{name}.ext"),
+        );
+        std::fs::write(tls.join(&file), extensions).expect("write the extensions");
+        let subject = format!("/CN={name}");
+        let req = ["req", "-subj", &subject, "-keyout", &key, "-out", &request];
+        openssl(&[&req[..], &new_key].concat());
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "1",
+            "-in",
+            &request,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-extfile",
+            &file,
+            "-out",
+            &certificate,
+        ]);
+    }
+    for (from, to) in [
+        ("ca.pem", "ca.pem"),
+        ("client-cert.pem", "cert.pem"),
+        ("client-key.pem", "key.pem"),
+    ] {
+        std::fs::copy(tls.join(from), client.join(to)).expect("copy a client file");
+    }
+    client
 }
 
 /// Removes what an engine named `name` with folder `dir` may have left: processes started
