@@ -32,6 +32,8 @@ pub struct RemoteEngine {
     /// The host's end of the veth pair: where a service the engine must reach (a registry)
     /// listens.
     pub host_address: Ipv4Addr,
+    /// The host's end of the veth pair (`ip link set LINK down` cuts the engine off).
+    pub host_link: String,
     /// With TLS: the folder of the client's `ca.pem`, `cert.pem` and `key.pem` (for
     /// `DOCKER_CERT_PATH`); the engine then accepts only clients with a certificate of its CA.
     pub client_certificates: Option<PathBuf>,
@@ -68,6 +70,7 @@ impl RemoteEngine {
             name,
             address,
             host_address,
+            host_link: String::new(),
             client_certificates: None,
             dir,
             daemon: None,
@@ -75,9 +78,8 @@ impl RemoteEngine {
         if tls {
             engine.client_certificates = Some(make_certificates(&engine.dir, address));
         }
-        // Interface names are at most 15 bytes: the serial and the process ID in hex.
-        let token = format!("{:x}x{serial}", std::process::id());
-        let (host_end, engine_end) = (format!("sfh{token}"), format!("sfe{token}"));
+        let (host_end, engine_end) = link_names(std::process::id(), serial);
+        engine.host_link = host_end.clone();
         let name = engine.name.clone();
         ip(&["netns", "add", &name]);
         ip(&[
@@ -264,7 +266,7 @@ impl RemoteEngine {
 impl Drop for RemoteEngine {
     fn drop(&mut self) {
         self.stop_daemon();
-        remove(&self.name, &self.dir);
+        remove(&self.name, &self.host_link, &self.dir);
     }
 }
 
@@ -353,18 +355,25 @@ fn make_certificates(dir: &Path, address: Ipv4Addr) -> PathBuf {
     client
 }
 
+/// The veth pair of an engine of process `pid`: (host's end, engine's end). Interface
+/// names are at most 15 bytes: the process ID in hex and the serial.
+fn link_names(pid: u32, serial: u32) -> (String, String) {
+    let token = format!("{pid:x}x{serial}");
+    (format!("sfh{token}"), format!("sfe{token}"))
+}
+
 /// Removes what an engine named `name` with folder `dir` may have left: processes started
-/// for it (each names its folder on its command line: dockerd, containerd, the shims), the
-/// namespace (which takes the veth pair, bridges and firewall rules with it) and the folder.
-/// The daemon's mounts lived in its own mount namespace and went with it.
-fn remove(name: &str, dir: &Path) {
+/// for it (each names its folder on its command line: dockerd, containerd, the shims), its
+/// veth pair (deleted here: the kernel tears a namespace down later, in the background),
+/// the namespace (with the bridges and firewall rules in it) and the folder. The daemon's
+/// mounts lived in its own mount namespace and went with it.
+fn remove(name: &str, host_link: &str, dir: &Path) {
     for pid in processes_naming(dir) {
         signal(pid, "-KILL");
     }
-    let _ = Command::new("ip")
-        .args(["netns", "delete", name])
-        .stderr(Stdio::null())
-        .status();
+    for args in [["link", "delete", host_link], ["netns", "delete", name]] {
+        let _ = Command::new("ip").args(args).stderr(Stdio::null()).status();
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -389,15 +398,16 @@ fn sweep_abandoned() {
         .map(str::to_owned)
         .chain(folders);
     for name in candidates {
-        let Some(owner) = name
+        let Some((owner, serial)) = name
             .strip_prefix(PREFIX)
             .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            .and_then(|(pid, serial)| Some((pid.parse::<u32>().ok()?, serial.parse().ok()?)))
         else {
             continue;
         };
         if !Path::new(&format!("/proc/{owner}")).exists() {
-            remove(&name, &std::env::temp_dir().join(&name));
+            let (host_link, _) = link_names(owner, serial);
+            remove(&name, &host_link, &std::env::temp_dir().join(&name));
         }
     }
 }
