@@ -8,6 +8,10 @@
 mod common;
 #[path = "common/engine.rs"]
 mod engine;
+// Shared with the push suite, which also counts the blobs.
+#[allow(dead_code)]
+#[path = "common/registry.rs"]
+mod registry;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -17,13 +21,14 @@ use std::time::Duration;
 
 use common::{Package, Run};
 use engine::RemoteEngine;
+use registry::Registry;
 
 /// The harness itself: the engine answers over TCP (the docker CLI agrees), runs after a
 /// stop and a start with its data kept, and leaves no namespace, link or folder behind.
 #[test]
 fn the_test_engine_answers_over_tcp_survives_a_restart_and_leaves_nothing_behind() {
     let mut engine = RemoteEngine::start();
-    let name = engine.name.clone();
+    let (name, link) = (engine.name.clone(), engine.host_link.clone());
     let info = engine.docker(&["info", "--format", "{{.Name}} {{.DockerRootDir}}"]);
     assert!(
         info.status.success(),
@@ -51,9 +56,7 @@ fn the_test_engine_answers_over_tcp_survives_a_restart_and_leaves_nothing_behind
     let namespaces = Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&namespaces.stdout).contains(&name));
     let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
-    assert!(
-        !String::from_utf8_lossy(&links.stdout).contains(&format!("sfh{:x}x", std::process::id()))
-    );
+    assert!(!String::from_utf8_lossy(&links.stdout).contains(&format!(" {link}@")));
     assert!(!Path::new(&std::env::temp_dir().join(&name)).exists());
 }
 
@@ -195,4 +198,148 @@ fn a_two_service_package_runs_on_a_remote_engine_over_tcp() {
     assert!(!package.state.join("starflake/enclaves").join(id).exists());
     let list = on(&engine, &package, &["enclave", "ls", "--format", "json"]);
     assert_eq!(list.json()["enclaves"], serde_json::json!([]));
+}
+
+/// TLS as the docker CLI sets it up: `DOCKER_TLS_VERIFY` with `DOCKER_CERT_PATH`, or the
+/// current docker context, made here by the docker CLI itself (`docker context create`).
+/// Without TLS the engine refuses, and starflake says which engine it could not reach.
+#[test]
+fn a_tls_engine_is_reached_with_the_docker_cli_settings_and_its_context() {
+    let engine = RemoteEngine::start_with_tls();
+    let certificates = engine
+        .client_certificates
+        .clone()
+        .expect("client certificates");
+    let package = Package::new("run", "twoservice", "sfremote-tls");
+    let enclave_ls = |configure: &dyn Fn(&mut Command)| {
+        let mut command = package.command(&["enclave", "ls"]);
+        command
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .env_remove("DOCKER_CONTEXT");
+        configure(&mut command);
+        Run::from(command.output().expect("starflake runs"))
+    };
+
+    // An enclave network only this engine has, so that a listing shows which engine answered.
+    let network = engine.docker(&[
+        "network",
+        "create",
+        "--label",
+        "starflake.enclave=sfremote-tls",
+        "starflake-sfremote-tls",
+    ]);
+    assert!(network.status.success(), "{network:?}");
+    let only_there = "sfremote-tls";
+
+    let with_env = enclave_ls(&|command| {
+        command
+            .env("DOCKER_HOST", engine.docker_host())
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &certificates);
+    });
+    with_env.expect(0);
+    assert!(with_env.stdout.contains(only_there), "{}", with_env.stdout);
+
+    let without_tls = enclave_ls(&|command| {
+        command.env("DOCKER_HOST", engine.docker_host());
+    });
+    without_tls.expect(1).stderr_has(&format!(
+        "cannot reach the Docker engine at {} (from DOCKER_HOST)",
+        engine.docker_host()
+    ));
+
+    let config = package.cache.join("docker-config");
+    let file = |name: &str| certificates.join(name).display().to_string();
+    let endpoint = format!(
+        "host={},ca={},cert={},key={}",
+        engine.docker_host(),
+        file("ca.pem"),
+        file("cert.pem"),
+        file("key.pem")
+    );
+    for args in [
+        &["context", "create", "tls-engine", "--docker", &endpoint][..],
+        &["context", "use", "tls-engine"],
+    ] {
+        let made = Command::new("docker")
+            .env("DOCKER_CONFIG", &config)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "docker {args:?}: {made:?}");
+    }
+    let with_context = enclave_ls(&|command| {
+        command.env("DOCKER_CONFIG", &config);
+    });
+    with_context.expect(0);
+    assert!(
+        with_context.stdout.contains(only_there),
+        "{}",
+        with_context.stdout
+    );
+}
+
+/// With `--push`, the remote engine pulls the images from a registry (on the host's end of
+/// its link, plain HTTP as asked with `--insecure-registry`) by digest instead of receiving
+/// them from starflake, and the services run those very images.
+#[test]
+fn with_push_the_remote_engine_pulls_the_images_from_the_registry_by_digest() {
+    let engine = RemoteEngine::start();
+    let registry = Registry::start_on("sfremote-push", engine.host_address.into());
+    let id = "sfremote-push";
+    let package = Package::new("run", "twoservice", id);
+    let run = on(
+        &engine,
+        &package,
+        &[
+            "run",
+            "--enclave",
+            id,
+            "--format",
+            "json",
+            "--push",
+            &registry.address,
+            "--insecure-registry",
+            ".",
+        ],
+    );
+    run.expect(0);
+    let repository = format!("{}/starflake-test/{id}-web", registry.address);
+    run.stderr_has(&format!("pulling {repository}@sha256:"));
+    let report = run.json();
+    let web = report["services"]
+        .as_array()
+        .and_then(|services| services.iter().find(|service| service["name"] == "web"))
+        .unwrap_or_else(|| panic!("no service web in {report:#}"));
+    let host_port = web["ports"][0]["host_port"].as_u64().expect("a host port") as u16;
+    let answer = http_get(&engine.address.to_string(), host_port, "/index.html");
+    assert!(answer.ends_with("hello from web"), "{answer}");
+
+    // The container runs the very image the registry holds (the docker CLI's word).
+    let container_image = engine.docker(&[
+        "inspect",
+        "--format",
+        "{{.Image}}",
+        &format!("starflake-{id}--web"),
+    ]);
+    let image_id = String::from_utf8_lossy(&container_image.stdout)
+        .trim()
+        .to_owned();
+    let digests = engine.docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RepoDigests}}",
+        &image_id,
+    ]);
+    let digests = String::from_utf8_lossy(&digests.stdout).into_owned();
+    assert!(
+        digests.contains(&format!("{repository}@sha256:")),
+        "{digests}"
+    );
+    on(&engine, &package, &["enclave", "rm", id]).expect(0);
 }

@@ -22,8 +22,8 @@ use tokio::process::Command;
 use tokio_util::bytes::Bytes;
 use tokio_util::io::ReaderStream;
 
-/// Where the docker CLI connects when `DOCKER_HOST` is unset.
-pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+use super::docker_host::{Endpoint, remote_machine};
+
 /// Bytes per read when streaming an image (bollard's default 4 KiB frames are ~2× slower).
 pub const CHUNK: usize = 128 * 1024;
 /// How long connecting and the first requests may take.
@@ -59,6 +59,8 @@ pub enum ConnectError {
          give `unix:///path/to/docker.sock`, `tcp://host:port` or `http://host:port`"
     )]
     BadHost { host: String, reason: String },
+    #[error("{0}")]
+    Context(String),
     #[error(
         "cannot reach the Docker engine at {host}: {reason}\n  \
          `starflake build`, `run` and `enclave` need it: start dockerd (in a starflake checkout, \
@@ -397,36 +399,6 @@ impl Upload {
     }
 }
 
-/// The machine of an engine address when it is another one than this: the host of a
-/// `tcp://`, `http(s)://` or `ssh://[user@]host[:port]` address, unless it is a loopback
-/// name or address. A remote engine publishes ports on that machine, and cannot see this
-/// one's folders.
-pub fn remote_machine(address: &str) -> Option<String> {
-    let (scheme, rest) = address.split_once("://")?;
-    if !matches!(scheme, "tcp" | "http" | "https" | "ssh") {
-        return None;
-    }
-    let authority = rest.split('/').next().unwrap_or_default();
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let machine = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    let loopback = machine.eq_ignore_ascii_case("localhost")
-        || machine
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    (!machine.is_empty() && !loopback).then(|| machine.to_owned())
-}
-
-fn host_from_env() -> Option<String> {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|host| !host.trim().is_empty())
-}
-
 /// The message of an error and its sources, joined.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
@@ -476,18 +448,13 @@ fn connection_reason(error: &bollard::errors::Error) -> String {
 }
 
 impl Engine {
-    /// Connects like the docker CLI: `DOCKER_HOST` (`unix://`, `tcp://`, `http(s)://`), else
-    /// the default socket; checks that the engine answers and reads its platform.
+    /// Connects like the docker CLI (see [`Endpoint::from_environment`]); checks that the
+    /// engine answers and reads its platform.
     pub async fn connect() -> Result<Engine, ConnectError> {
-        let env_host = host_from_env();
-        let host_from_env = env_host.is_some();
-        let host = env_host.unwrap_or_else(|| DEFAULT_HOST.to_owned());
-        let shown = if host_from_env {
-            format!("{host} (from DOCKER_HOST)")
-        } else {
-            host.clone()
-        };
-        let client = Docker::connect_with_host(&host).map_err(|error| match error {
+        let endpoint = Endpoint::from_environment().map_err(ConnectError::Context)?;
+        let host = endpoint.host.clone();
+        let shown = endpoint.describe();
+        let client = endpoint.client().map_err(|error| match error {
             bollard::errors::Error::UnsupportedURISchemeError { .. } => ConnectError::BadHost {
                 host: host.clone(),
                 reason: "the scheme is not supported".to_owned(),
@@ -521,7 +488,7 @@ impl Engine {
             loader,
             remote: remote_machine(&host),
             host,
-            host_from_env,
+            host_from_env: endpoint.origin.as_deref() == Some("DOCKER_HOST"),
             engine_id: info.id.unwrap_or_default(),
             server_version: info.server_version.unwrap_or_default(),
             os_type: info.os_type.unwrap_or_default(),
@@ -1261,23 +1228,6 @@ mod tests {
         assert_eq!(outcome.references, ["sfxtest/app:latest"]);
         assert_eq!(outcome.ids, ["sha256:abc"]);
         assert_eq!(outcome.replaced, ["sha256:old"]);
-    }
-
-    #[test]
-    fn remote_machines() {
-        for (address, machine) in [
-            ("unix:///var/run/docker.sock", None),
-            ("tcp://127.0.0.1:2375", None),
-            ("tcp://localhost:2376", None),
-            ("http://[::1]:2375", None),
-            ("tcp://10.0.0.5:2376", Some("10.0.0.5")),
-            ("tcp://docker.example.org", Some("docker.example.org")),
-            ("https://[fd00::5]:2376/", Some("fd00::5")),
-            ("ssh://deploy@build-box:2222", Some("build-box")),
-            ("ssh://build-box", Some("build-box")),
-        ] {
-            assert_eq!(remote_machine(address).as_deref(), machine, "{address}");
-        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod build;
 pub mod cli;
 pub mod deps;
 pub mod docker;
+pub mod docker_host;
 mod fs_source;
 pub mod lsp;
 pub mod nix;

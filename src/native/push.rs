@@ -700,19 +700,8 @@ fn read_indexed(file: File, events: &mpsc::Sender<Event>) -> Result<(), ReadFail
     let mut layers = Vec::new();
     for entry in archive.entries_with_seek()? {
         let mut entry = entry?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = entry.path()?.to_string_lossy().into_owned();
-        let size = entry.size();
-        match role(&name, size) {
-            Role::Metadata => {
-                let mut bytes = Vec::with_capacity(size as usize);
-                entry.read_to_end(&mut bytes)?;
-                send(events, Event::Metadata { name, bytes })?;
-            }
-            Role::Layer => layers.push((name, entry.raw_file_position(), size)),
-            Role::Ignored => {}
+        if let Some((name, size)) = layer_or_metadata(&mut entry, events)? {
+            layers.push((name, entry.raw_file_position(), size));
         }
     }
     let mut file = archive.into_inner();
@@ -730,28 +719,38 @@ fn read_in_order(reader: impl Read, events: &mpsc::Sender<Event>) -> Result<(), 
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = entry.path()?.to_string_lossy().into_owned();
-        let size = entry.size();
-        match role(&name, size) {
-            Role::Metadata => {
-                let mut bytes = Vec::with_capacity(size as usize);
-                entry.read_to_end(&mut bytes)?;
-                send(events, Event::Metadata { name, bytes })?;
-            }
-            Role::Layer => {
-                if let Some(chunks) = ask(events, name, size)? {
-                    pump(&mut entry, &chunks)?;
-                }
-            }
-            Role::Ignored => {}
+        if let Some((name, size)) = layer_or_metadata(&mut entry, events)?
+            && let Some(chunks) = ask(events, name, size)?
+        {
+            pump(&mut entry, &chunks)?;
         }
     }
     // Drain what follows the archive's end, so that a script is not killed by SIGPIPE.
     io::copy(&mut archive.into_inner(), &mut io::sink())?;
     Ok(())
+}
+
+/// Sends a metadata file's bytes to the pusher; returns a layer's name and size for the
+/// caller to offer (`None` for anything else).
+fn layer_or_metadata<R: Read>(
+    entry: &mut tar::Entry<R>,
+    events: &mpsc::Sender<Event>,
+) -> Result<Option<(String, u64)>, ReadFailure> {
+    if !entry.header().entry_type().is_file() {
+        return Ok(None);
+    }
+    let name = entry.path()?.to_string_lossy().into_owned();
+    let size = entry.size();
+    match role(&name, size) {
+        Role::Metadata => {
+            let mut bytes = Vec::with_capacity(size as usize);
+            entry.read_to_end(&mut bytes)?;
+            send(events, Event::Metadata { name, bytes })?;
+            Ok(None)
+        }
+        Role::Layer => Ok(Some((name, size))),
+        Role::Ignored => Ok(None),
+    }
 }
 
 fn send(events: &mpsc::Sender<Event>, event: Event) -> Result<(), ReadFailure> {

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 /// Every engine's namespace and folder name starts so; the sweep recognises them by it.
 const PREFIX: &str = "sfengine-";
-/// The engine's unencrypted API port (the one the docker CLI assumes for `tcp://` without TLS).
+/// The engine's API port: the docker CLI's for `tcp://` without TLS, and with TLS.
 pub const PORT: u16 = 2375;
+pub const TLS_PORT: u16 = 2376;
 /// Every engine gets a /30 of this /16: the host's end and the engine's end of its veth pair.
 const SUBNETS: [u8; 2] = [10, 231];
 
@@ -31,6 +32,11 @@ pub struct RemoteEngine {
     /// The host's end of the veth pair: where a service the engine must reach (a registry)
     /// listens.
     pub host_address: Ipv4Addr,
+    /// The host's end of the veth pair (`ip link set LINK down` cuts the engine off).
+    pub host_link: String,
+    /// With TLS: the folder of the client's `ca.pem`, `cert.pem` and `key.pem` (for
+    /// `DOCKER_CERT_PATH`); the engine then accepts only clients with a certificate of its CA.
+    pub client_certificates: Option<PathBuf>,
     dir: PathBuf,
     daemon: Option<Child>,
 }
@@ -39,6 +45,16 @@ impl RemoteEngine {
     /// Makes the namespace and its link to the host, starts the daemon and waits until its
     /// API answers over TCP.
     pub fn start() -> RemoteEngine {
+        RemoteEngine::start_with(false)
+    }
+
+    /// `start`, with the API on TLS (`--tlsverify`): a CA, a server certificate for the
+    /// engine's address and a client certificate are made with `openssl` first.
+    pub fn start_with_tls() -> RemoteEngine {
+        RemoteEngine::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> RemoteEngine {
         sweep_abandoned();
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let serial = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -54,12 +70,16 @@ impl RemoteEngine {
             name,
             address,
             host_address,
+            host_link: String::new(),
+            client_certificates: None,
             dir,
             daemon: None,
         };
-        // Interface names are at most 15 bytes: the serial and the process ID in hex.
-        let token = format!("{:x}x{serial}", std::process::id());
-        let (host_end, engine_end) = (format!("sfh{token}"), format!("sfe{token}"));
+        if tls {
+            engine.client_certificates = Some(make_certificates(&engine.dir, address));
+        }
+        let (host_end, engine_end) = link_names(std::process::id(), serial);
+        engine.host_link = host_end.clone();
         let name = engine.name.clone();
         ip(&["netns", "add", &name]);
         ip(&[
@@ -101,7 +121,15 @@ impl RemoteEngine {
 
     /// `tcp://ADDRESS:PORT`, for `DOCKER_HOST`.
     pub fn docker_host(&self) -> String {
-        format!("tcp://{}:{PORT}", self.address)
+        format!("tcp://{}:{}", self.address, self.port())
+    }
+
+    fn port(&self) -> u16 {
+        if self.client_certificates.is_some() {
+            TLS_PORT
+        } else {
+            PORT
+        }
     }
 
     /// Starts the daemon (again, after `stop_daemon`: same data root, so the same images,
@@ -129,9 +157,17 @@ impl RemoteEngine {
             .arg(format!("--data-root={}", dir("data")))
             .arg(format!("--exec-root={}", dir("exec")))
             .arg(format!("--pidfile={}", dir("dockerd.pid")))
-            .arg(format!("--host=tcp://{}:{PORT}", self.address))
+            .arg(format!("--host=tcp://{}:{}", self.address, self.port()))
             .arg(format!("--host=unix://{}", dir("docker.sock")))
-            .arg("--tls=false")
+            .args(match &self.client_certificates {
+                Some(_) => vec![
+                    "--tlsverify".to_owned(),
+                    format!("--tlscacert={}", dir("tls/ca.pem")),
+                    format!("--tlscert={}", dir("tls/server-cert.pem")),
+                    format!("--tlskey={}", dir("tls/server-key.pem")),
+                ],
+                None => vec!["--tls=false".to_owned()],
+            })
             // A registry on the host's end of the link serves plain HTTP, as on loopback.
             .arg(format!("--insecure-registry={}/30", self.host_address))
             .stdin(Stdio::null())
@@ -183,8 +219,11 @@ impl RemoteEngine {
         }
     }
 
-    /// Whether `GET /_ping` over TCP answers `OK`.
+    /// Whether `GET /_ping` answers `OK` (with TLS: whether `docker version` works).
     pub fn answers(&self) -> bool {
+        if self.client_certificates.is_some() {
+            return self.docker(&["version"]).status.success();
+        }
         let Ok(mut stream) =
             TcpStream::connect_timeout(&(self.address, PORT).into(), Duration::from_millis(500))
         else {
@@ -202,7 +241,14 @@ impl RemoteEngine {
 
     /// `docker ARGS` against this engine (the docker CLI, as an independent check).
     pub fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker")
+        let mut command = Command::new("docker");
+        if let Some(certificates) = &self.client_certificates {
+            command
+                .env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", certificates);
+        }
+        command
+            .env_remove("DOCKER_CONTEXT")
             .args(["--host", &self.docker_host()])
             .args(args)
             .stdin(Stdio::null())
@@ -220,22 +266,114 @@ impl RemoteEngine {
 impl Drop for RemoteEngine {
     fn drop(&mut self) {
         self.stop_daemon();
-        remove(&self.name, &self.dir);
+        remove(&self.name, &self.host_link, &self.dir);
     }
 }
 
+/// A CA, a server certificate for `address` and a client certificate, under `dir/tls`;
+/// returns the folder of the client's files, named as the docker CLI expects them.
+fn make_certificates(dir: &Path, address: Ipv4Addr) -> PathBuf {
+    let tls = dir.join("tls");
+    let client = tls.join("client");
+    std::fs::create_dir_all(&client).expect("make the certificates' folder");
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(&tls)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "openssl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let new_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let subject = "/CN=starflake test CA";
+    let ca = [
+        "req",
+        "-x509",
+        "-days",
+        "1",
+        "-subj",
+        subject,
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    ];
+    openssl(&[&ca[..], &new_key].concat());
+    for (name, extensions) in [
+        (
+            "server",
+            format!("subjectAltName=IP:{address}\nextendedKeyUsage=serverAuth\n"),
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n".to_owned()),
+    ] {
+        let (key, request, certificate, file) = (
+            format!("{name}-key.pem"),
+            format!("{name}.csr"),
+            format!("{name}-cert.pem"),
+            format!("{name}.ext"),
+        );
+        std::fs::write(tls.join(&file), extensions).expect("write the extensions");
+        let subject = format!("/CN={name}");
+        let req = ["req", "-subj", &subject, "-keyout", &key, "-out", &request];
+        openssl(&[&req[..], &new_key].concat());
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "1",
+            "-in",
+            &request,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-extfile",
+            &file,
+            "-out",
+            &certificate,
+        ]);
+    }
+    for (from, to) in [
+        ("ca.pem", "ca.pem"),
+        ("client-cert.pem", "cert.pem"),
+        ("client-key.pem", "key.pem"),
+    ] {
+        std::fs::copy(tls.join(from), client.join(to)).expect("copy a client file");
+    }
+    client
+}
+
+/// The veth pair of an engine of process `pid`: (host's end, engine's end). Interface
+/// names are at most 15 bytes: the process ID in hex and the serial.
+fn link_names(pid: u32, serial: u32) -> (String, String) {
+    let token = format!("{pid:x}x{serial}");
+    (format!("sfh{token}"), format!("sfe{token}"))
+}
+
 /// Removes what an engine named `name` with folder `dir` may have left: processes started
-/// for it (each names its folder on its command line: dockerd, containerd, the shims), the
-/// namespace (which takes the veth pair, bridges and firewall rules with it) and the folder.
-/// The daemon's mounts lived in its own mount namespace and went with it.
-fn remove(name: &str, dir: &Path) {
+/// for it (each names its folder on its command line: dockerd, containerd, the shims), its
+/// veth pair (deleted here: the kernel tears a namespace down later, in the background),
+/// the namespace (with the bridges and firewall rules in it) and the folder. The daemon's
+/// mounts lived in its own mount namespace and went with it.
+fn remove(name: &str, host_link: &str, dir: &Path) {
     for pid in processes_naming(dir) {
         signal(pid, "-KILL");
     }
-    let _ = Command::new("ip")
-        .args(["netns", "delete", name])
-        .stderr(Stdio::null())
-        .status();
+    for args in [["link", "delete", host_link], ["netns", "delete", name]] {
+        let _ = Command::new("ip").args(args).stderr(Stdio::null()).status();
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -260,15 +398,16 @@ fn sweep_abandoned() {
         .map(str::to_owned)
         .chain(folders);
     for name in candidates {
-        let Some(owner) = name
+        let Some((owner, serial)) = name
             .strip_prefix(PREFIX)
             .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            .and_then(|(pid, serial)| Some((pid.parse::<u32>().ok()?, serial.parse().ok()?)))
         else {
             continue;
         };
         if !Path::new(&format!("/proc/{owner}")).exists() {
-            remove(&name, &std::env::temp_dir().join(&name));
+            let (host_link, _) = link_names(owner, serial);
+            remove(&name, &host_link, &std::env::temp_dir().join(&name));
         }
     }
 }

@@ -3,30 +3,36 @@
 //! loopback port, without authentication. Stopped and its folder removed on drop.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Registry {
-    /// `127.0.0.1:PORT`.
+    /// `127.0.0.1:PORT` (or the address given to `start_on`).
     pub address: String,
     dir: PathBuf,
     process: Child,
 }
 
 impl Registry {
-    /// Starts a registry named `name` (its folder) and waits until it answers `GET /v2/`.
+    /// Starts a registry named `name` (its folder) on loopback and waits until it answers
+    /// `GET /v2/`.
     pub fn start(name: &str) -> Registry {
+        Registry::start_on(name, Ipv4Addr::LOCALHOST.into())
+    }
+
+    /// `start` on the address `ip` (one a remote engine reaches).
+    pub fn start_on(name: &str, ip: IpAddr) -> Registry {
         let dir = std::env::temp_dir().join(format!("starflake-registry-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("make the registry folder");
         // A port the kernel says is free; the registry binds it a moment later.
-        let port = TcpListener::bind("127.0.0.1:0")
+        let port = TcpListener::bind((ip, 0))
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let address = format!("127.0.0.1:{port}");
+        let address = format!("{ip}:{port}");
         let config = dir.join("config.yml");
         std::fs::write(
             &config,
