@@ -6,9 +6,10 @@
 //! The machine's shared engine is never stopped.
 #![cfg(feature = "native")]
 
-// The harness is shared with the build and run suites; this one uses part of it.
+// The harnesses are shared with the build, run and remote suites; this one uses part of them.
 #[allow(dead_code)]
 mod common;
+#[allow(dead_code)]
 #[path = "common/engine.rs"]
 mod engine;
 
