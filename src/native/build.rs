@@ -29,6 +29,8 @@ use crate::plan::{Image, ImageSource, NixBuild, shell_words};
 const LOG_TAIL: usize = 25;
 /// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 const EXIT_INTERRUPTED: u8 = 130;
+/// What follows a load that the engine's going away cut short.
+pub(crate) const NO_PARTIAL_IMAGE: &str = "An image Docker did not receive whole is not kept: once the engine answers again, run the command again";
 
 /// The options of `starflake build` beyond those of `check`.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -372,7 +374,10 @@ async fn build(
         && let Some(engine) = &loaded_into
         && engine.gone().await
     {
-        eprintln!("error: {}", engine.gone_message("during the build"));
+        eprintln!(
+            "error: {} {NO_PARTIAL_IMAGE}",
+            engine.gone_message("during the build")
+        );
     }
     if notes {
         let count = |status| reports.iter().filter(|r| r.status == status).count();

@@ -522,7 +522,7 @@ impl Engine {
     /// What to say when the engine went away in the middle of `doing`.
     pub fn gone_message(&self, doing: &str) -> String {
         format!(
-            "the Docker engine at {} stopped answering {doing}; is dockerd still running? An image Docker did not receive whole is not kept: once the engine answers again, run the command again",
+            "the Docker engine at {} stopped answering {doing}; is dockerd still running?",
             self.host
         )
     }

@@ -262,9 +262,12 @@ async fn deploy_holding(
         Ok(built) => built,
         Err(EXIT_INTERRUPTED) => return EXIT_INTERRUPTED,
         Err(_) if engine.gone().await => {
-            let message = engine.gone_message("while the images were loaded");
-            return CommandFailure::new("docker", format!("{message}; nothing was started"))
-                .report(json);
+            let message = format!(
+                "{} {}; nothing was started",
+                engine.gone_message("while the images were loaded"),
+                build::NO_PARTIAL_IMAGE
+            );
+            return CommandFailure::new("docker", message).report(json);
         }
         Err(_) => {
             return CommandFailure::new("build", "an image failed to build; nothing was started")
@@ -392,6 +395,13 @@ async fn deploy_holding(
 
     // 8. faults and rollback
     let mut rolled_back = None;
+    if let Some((_, failure)) = &mut failed
+        && !failure.fatal
+        && engine.gone().await
+    {
+        // It failed as the engine was stopping (a container stopped under an exec, say).
+        failure.details.push(engine.gone_message("during the run"));
+    }
     if let Some((index, failure)) = &failed {
         let step = &plan.steps[*index];
         eprintln!(
