@@ -5,6 +5,10 @@
 //!
 //! Re-runs change only what changed: every service container carries a hash of its resolved
 //! config, image ID and mounted files; an equal hash leaves the container alone.
+//!
+//! One command at a time changes an enclave: a run holds the enclave's lock on the engine
+//! from its check to its end (see `lock`), and takes over a lock whose holder has ended,
+//! removing what that run left when it would have rolled back itself.
 
 mod artifacts;
 pub mod enclave;
