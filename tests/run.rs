@@ -2,20 +2,15 @@
 //! Docker engine, with images built by the fixture flakes (a static busybox, no network).
 //!
 //! Each test copies a package from `tests/fixtures/run/<case>/` into a temporary folder, adds
-//! the shared flake library of the build tests (`tests/fixtures/build/lib/`) and the host's
-//! `/bin/busybox` to its `nix/` folder, and replaces `@ID@` with the test's own name: no two
-//! tests share an image, an enclave or a state folder. Every test removes its enclave, images
-//! and folders, also when it fails (see `Drop for Fixture`).
-//! End-to-end tests of `starflake run` and `starflake enclave` on the real Nix and the real
-//! Docker engine, with images built by the fixture flakes (a static busybox, no network).
-//!
-//! Each test copies a package from `tests/fixtures/run/<case>/` into a temporary folder, adds
 //! the shared flake library of the build tests (`tests/fixtures/build/lib/`), the flake of the
 //! run fixtures (`tests/fixtures/run/lib/flake.nix`, where the fixture has none of its own)
 //! and the host's `/bin/busybox` to its `nix/` folder, and replaces `@ID@` with the test's own
 //! name: no two tests share an image, an enclave or a state folder (see `tests/common/`).
 //! Every test removes its enclave, images and folders, also when it fails (see `Drop for
 //! Fixture`).
+//!
+//! The fault tests at the end hold a run at each of its stages with the `stages` fixture:
+//! two commands on one enclave (the lock), and Ctrl-C at every stage.
 #![cfg(feature = "native")]
 
 mod common;
