@@ -674,10 +674,7 @@ async fn remove_locked(engine: &Engine, name: &str) -> Result<Removed, String> {
         .await
         .map_err(|error| error.to_string())?;
     if let Some(ended) = &acquired.taken_over {
-        eprintln!(
-            "note: {} ended without releasing enclave {name}; taking over its lock",
-            ended.describe()
-        );
+        eprintln!("{}", ended.taken_over_note(name));
     }
     let removed = remove_enclave(engine.client(), &engine.host, name).await;
     let released = acquired.lock.release(engine.client(), &engine.host).await;

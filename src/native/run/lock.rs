@@ -104,6 +104,14 @@ impl Holder {
         Some(start_time(self.pid) != Some(self.started))
     }
 
+    /// What a command says when it takes the lock of `enclave` over from this holder.
+    pub fn taken_over_note(&self, enclave: &str) -> String {
+        format!(
+            "note: {} ended without releasing enclave {enclave}; taking over its lock",
+            self.describe()
+        )
+    }
+
     /// `starflake run . (pid 123 on host1, since 2026-12-04 20:30:00 UTC)`.
     pub fn describe(&self) -> String {
         format!(

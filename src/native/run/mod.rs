@@ -637,10 +637,7 @@ async fn clean_up_after(
     enclave_name: &str,
     ended: &lock::Holder,
 ) -> Result<(), String> {
-    eprintln!(
-        "note: {} ended without releasing enclave {enclave_name}; taking over its lock",
-        ended.describe()
-    );
+    eprintln!("{}", ended.taken_over_note(enclave_name));
     let Some(run_id) = &ended.run else {
         return Ok(());
     };
