@@ -226,12 +226,15 @@ pub async fn volumes(
                 .build(),
         ))
         .await?;
-    Ok(list
+    // Sorted: Docker lists them in no fixed order, and `enclave inspect/rm` print them.
+    let mut names: Vec<String> = list
         .volumes
         .unwrap_or_default()
         .into_iter()
         .map(|volume| volume.name)
-        .collect())
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 pub async fn remove_container(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {

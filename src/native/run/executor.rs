@@ -502,8 +502,9 @@ impl Executor<'_> {
     ///
     /// Files artifacts travel into volumes through the engine's API, never as host folders
     /// bind-mounted: a remote engine cannot see the host's folders, and one code path for
-    /// every engine costs a local one only a volume, a container that is never started and
-    /// one archive upload per `files` entry (tens of milliseconds).
+    /// every engine, tested on both, costs a local one a volume, a container that is never
+    /// started and one archive upload per `files` entry (0.1 to 0.25 s measured on a busy
+    /// 2-core machine, mostly creating and removing that container).
     async fn mounts(
         &mut self,
         owner: &str,
@@ -579,7 +580,9 @@ impl Executor<'_> {
         image: &ImageInfo,
         archive: Vec<u8>,
     ) -> Result<(), Failure> {
-        // A volume of this name is what an interrupted run left: nothing uses it.
+        // A volume of this name, and its copier, are what an interrupted run left.
+        let copier_name = format!("{volume}-copy");
+        let _ = enclave::remove_container(self.docker, &copier_name).await;
         let _ = enclave::remove_volume(self.docker, volume).await;
         self.create_volume(volume).await?;
         const INTO: &str = "/starflake-files";
@@ -590,7 +593,7 @@ impl Executor<'_> {
             .create_container(
                 Some(
                     CreateContainerOptionsBuilder::default()
-                        .name(&format!("{volume}-copy"))
+                        .name(&copier_name)
                         .build(),
                 ),
                 ContainerCreateBody {
