@@ -56,6 +56,13 @@ impl RemoteEngine {
     }
 
     fn start_with(tls: bool) -> RemoteEngine {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").map(|me| me.uid());
+        assert_eq!(
+            uid.ok(),
+            Some(0),
+            "the remote-engine tests need root (network namespaces, a second dockerd)"
+        );
         sweep_abandoned();
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let serial = NEXT.fetch_add(1, Ordering::Relaxed);

@@ -29,6 +29,7 @@ pub const LABEL_IMAGE_ID: &str = "starflake.image-id";
 pub const LABEL_STORE_PATH: &str = "starflake.store-path";
 pub const LABEL_PORTS: &str = "starflake.ports";
 pub const LABEL_CREATED: &str = "starflake.created";
+/// The files volumes of a container, comma-separated: removed with it.
 pub const LABEL_MOUNTS: &str = "starflake.mounts";
 
 /// An enclave name: lower-case letters, digits and single dashes, at most 40 characters.
@@ -83,7 +84,7 @@ pub fn volume_name(enclave: &str, key: &str) -> String {
     format!("starflake-{enclave}--{key}")
 }
 
-/// The host folder of an enclave's files artifacts and mounts:
+/// The host folder of an enclave's files artifacts:
 /// `$XDG_STATE_HOME/starflake/enclaves/<name>` (`~/.local/state/...` without it).
 pub fn state_dir(enclave: &str) -> PathBuf {
     let base = std::env::var_os("XDG_STATE_HOME")

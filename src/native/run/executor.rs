@@ -692,6 +692,13 @@ impl Executor<'_> {
             enclave::LABEL_PORTS.to_owned(),
             serde_json::to_string(&declared).unwrap_or_default(),
         );
+        // A remote engine publishes on every interface of its machine (empty), as this
+        // machine must reach it; a local one on loopback only.
+        let published_on = if self.remote.is_some() {
+            ""
+        } else {
+            "127.0.0.1"
+        };
         let mut bindings = HashMap::new();
         let mut exposed = Vec::new();
         for (id, port) in &config.ports {
@@ -705,15 +712,7 @@ impl Executor<'_> {
             bindings.insert(
                 key,
                 Some(vec![PortBinding {
-                    // Empty: every interface of the remote machine.
-                    host_ip: Some(
-                        if self.remote.is_some() {
-                            ""
-                        } else {
-                            "127.0.0.1"
-                        }
-                        .to_owned(),
-                    ),
+                    host_ip: Some(published_on.to_owned()),
                     host_port: Some(host_port),
                 }]),
             );
