@@ -1,13 +1,15 @@
 //! A second, real Docker engine for the tests: `dockerd` (with the `containerd` it starts
 //! for itself) in a network namespace of its own, reached from the host over TCP through a
 //! veth pair, as a remote engine is. Its data root, exec root, pidfile and config live in a
-//! temporary folder of its own; on drop the daemon is stopped, the namespace (with its veth
-//! pair, bridges and firewall rules) deleted and the folder removed.
+//! temporary folder of its own; on drop the daemon is stopped, the veth pair and the
+//! namespace (with its bridges and firewall rules) deleted and the folder removed. It can
+//! also serve its API over TLS, and run an SSH server for `ssh://`.
 //!
 //! Names hold the test process's ID, so that two test processes (and two engines in one
 //! process) never meet; `start` first sweeps away what a killed test process left behind.
-//! Only std and `ip`/`dockerd` (Debian's iproute2 and docker.io): the fault tests include
-//! this file by itself (`#[path = "common/engine.rs"]`). Needs root.
+//! Only std and programs (iproute2, util-linux's nsenter/unshare, docker.io, openssl,
+//! openssh-server; `scripts/setup-native.sh` installs them): the fault tests include this
+//! file by itself (`#[path = "common/engine.rs"]`). Needs root.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
