@@ -2,8 +2,8 @@
 # Installs and starts what `starflake build` (and `cargo test --test build`) needs on Debian
 # or Ubuntu: Docker (docker.io), Nix (nix-bin) with flakes enabled, a static busybox (the
 # test fixtures' Nix builder), for the push tests Debian's docker-registry and skopeo, and for
-# the remote-engine tests iproute2. Safe to run again: it only does what is missing, and says
-# what it did.
+# the remote-engine tests iproute2, openssl and OpenSSH. Safe to run again: it only does what
+# is missing, and says what it did.
 #
 #   scripts/setup-native.sh            # as root, or with sudo available
 #   scripts/setup-native.sh --offline  # also empty Nix's substituters (no binary cache)
@@ -59,8 +59,12 @@ is_static_busybox || packages="$packages busybox-static"
 # The push tests' registry and their independent check of what was pushed.
 command -v docker-registry >/dev/null 2>&1 || packages="$packages docker-registry"
 command -v skopeo >/dev/null 2>&1 || packages="$packages skopeo"
-# The remote-engine tests start a second dockerd in a network namespace (`ip netns`, veth).
+# The remote-engine tests start a second dockerd in a network namespace (`ip netns`, veth),
+# reached over TCP, TLS (certificates made by openssl) and SSH (sshd in that namespace).
 command -v ip >/dev/null 2>&1 || packages="$packages iproute2"
+command -v openssl >/dev/null 2>&1 || packages="$packages openssl"
+[ -x /usr/sbin/sshd ] || packages="$packages openssh-server"
+command -v ssh >/dev/null 2>&1 || packages="$packages openssh-client"
 if [ -n "$packages" ]; then
   say "installing:$packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -69,7 +73,7 @@ if [ -n "$packages" ]; then
   $SUDO apt-get install -y -qq $packages >/dev/null
   did "installed:$packages"
 else
-  say "docker, nix, a static busybox, docker-registry, skopeo and iproute2 are installed"
+  say "docker, nix, a static busybox, docker-registry, skopeo, iproute2, openssl and openssh are installed"
 fi
 
 # --- /etc/nix/nix.conf ------------------------------------------------------------------------

@@ -343,3 +343,39 @@ fn with_push_the_remote_engine_pulls_the_images_from_the_registry_by_digest() {
     );
     on(&engine, &package, &["enclave", "rm", id]).expect(0);
 }
+
+/// `ssh://`: the system's `ssh` (with the test's key, see `start_ssh_server`) to an SSH
+/// server on the engine's machine, where `docker system dial-stdio` reaches the engine; the
+/// package runs there and answers from this machine at the machine's address.
+#[test]
+fn an_engine_behind_ssh_is_reached_through_docker_system_dial_stdio() {
+    let mut engine = RemoteEngine::start();
+    let (docker_host, path) = engine.start_ssh_server();
+    let id = "sfremote-ssh";
+    let package = Package::new("run", "twoservice", id);
+    let over_ssh = |args: &[&str]| {
+        let output = package
+            .command(args)
+            .env("DOCKER_HOST", &docker_host)
+            .env("PATH", &path)
+            .output()
+            .expect("starflake runs");
+        Run::from(output)
+    };
+    let run = over_ssh(&["run", "--enclave", id, "--format", "json", "."]);
+    run.expect(0);
+    let report = run.json();
+    let web = report["services"]
+        .as_array()
+        .and_then(|services| services.iter().find(|service| service["name"] == "web"))
+        .unwrap_or_else(|| panic!("no service web in {report:#}"));
+    let address = engine.address.to_string();
+    assert_eq!(web["ports"][0]["host_ip"], address.as_str());
+    let host_port = web["ports"][0]["host_port"].as_u64().expect("a host port") as u16;
+    assert!(http_get(&address, host_port, "/index.html").ends_with("hello from web"));
+    let list = over_ssh(&["enclave", "ls"]);
+    list.expect(0);
+    assert!(list.stdout.contains(id), "{}", list.stdout);
+    over_ssh(&["enclave", "rm", id]).expect(0);
+    assert_eq!(labelled_on(&engine, id), Vec::<String>::new());
+}

@@ -41,8 +41,6 @@ pub struct Engine {
     loader: Docker,
     /// The address, as the user would write it in `DOCKER_HOST`.
     pub host: String,
-    /// Whether `host` came from `DOCKER_HOST`.
-    pub host_from_env: bool,
     /// The engine's ID (`docker info`), which keys the load cache.
     pub engine_id: String,
     pub server_version: String,
@@ -488,7 +486,6 @@ impl Engine {
             loader,
             remote: remote_machine(&host),
             host,
-            host_from_env: endpoint.origin.as_deref() == Some("DOCKER_HOST"),
             engine_id: info.id.unwrap_or_default(),
             server_version: info.server_version.unwrap_or_default(),
             os_type: info.os_type.unwrap_or_default(),

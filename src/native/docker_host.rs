@@ -64,10 +64,13 @@ impl Endpoint {
     /// A client for the endpoint (it connects on its first request).
     pub fn client(&self) -> Result<Docker, bollard::errors::Error> {
         let Some(folder) = &self.tls else {
-            return match self.host.strip_prefix("https://") {
-                // An https address without certificates: the system's trusted roots.
-                Some(_) => Docker::connect_with_ssl_defaults(),
-                None => Docker::connect_with_host(&self.host),
+            let plain = self.host.starts_with("tcp://") || self.host.starts_with("http://");
+            return if plain {
+                // Not `connect_with_host`: it turns TLS on for an empty DOCKER_TLS_VERIFY,
+                // which the docker CLI reads as off.
+                Docker::connect_with_http(&self.host, REQUEST_TIMEOUT, API_DEFAULT_VERSION)
+            } else {
+                Docker::connect_with_host(&self.host)
             };
         };
         // bollard's rustls takes the process's provider: the ring one (as for registries).

@@ -1,13 +1,15 @@
 //! A second, real Docker engine for the tests: `dockerd` (with the `containerd` it starts
 //! for itself) in a network namespace of its own, reached from the host over TCP through a
 //! veth pair, as a remote engine is. Its data root, exec root, pidfile and config live in a
-//! temporary folder of its own; on drop the daemon is stopped, the namespace (with its veth
-//! pair, bridges and firewall rules) deleted and the folder removed.
+//! temporary folder of its own; on drop the daemon is stopped, the veth pair and the
+//! namespace (with its bridges and firewall rules) deleted and the folder removed. It can
+//! also serve its API over TLS, and run an SSH server for `ssh://`.
 //!
 //! Names hold the test process's ID, so that two test processes (and two engines in one
 //! process) never meet; `start` first sweeps away what a killed test process left behind.
-//! Only std and `ip`/`dockerd` (Debian's iproute2 and docker.io): the fault tests include
-//! this file by itself (`#[path = "common/engine.rs"]`). Needs root.
+//! Only std and programs (iproute2, util-linux's nsenter/unshare, docker.io, openssl,
+//! openssh-server; `scripts/setup-native.sh` installs them): the fault tests include this
+//! file by itself (`#[path = "common/engine.rs"]`). Needs root.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -39,6 +41,7 @@ pub struct RemoteEngine {
     pub client_certificates: Option<PathBuf>,
     dir: PathBuf,
     daemon: Option<Child>,
+    ssh_server: Option<Child>,
 }
 
 impl RemoteEngine {
@@ -55,6 +58,13 @@ impl RemoteEngine {
     }
 
     fn start_with(tls: bool) -> RemoteEngine {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").map(|me| me.uid());
+        assert_eq!(
+            uid.ok(),
+            Some(0),
+            "the remote-engine tests need root (network namespaces, a second dockerd)"
+        );
         sweep_abandoned();
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let serial = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -74,6 +84,7 @@ impl RemoteEngine {
             client_certificates: None,
             dir,
             daemon: None,
+            ssh_server: None,
         };
         if tls {
             engine.client_certificates = Some(make_certificates(&engine.dir, address));
@@ -239,6 +250,83 @@ impl RemoteEngine {
             && answer.ends_with("OK")
     }
 
+    /// Starts an SSH server (Debian's openssh-server) in the engine's namespace, whose
+    /// sessions reach this engine (`SetEnv DOCKER_HOST`), as on a machine with Docker, and
+    /// returns `(DOCKER_HOST, PATH)` for a client: `ssh://root@ADDRESS`, and a folder holding
+    /// an `ssh` that is the system's with a config of its own (the test's key and known-hosts
+    /// file, so that the user's `~/.ssh` is left alone) first in `PATH`.
+    pub fn start_ssh_server(&mut self) -> (String, String) {
+        let ssh = self.dir.join("ssh");
+        let bin = ssh.join("bin");
+        std::fs::create_dir_all(&bin).expect("make the ssh folder");
+        let path = |name: &str| ssh.join(name).display().to_string();
+        for key in ["host_key", "client_key"] {
+            run(
+                "ssh-keygen",
+                &["-q", "-t", "ed25519", "-N", "", "-f", &path(key)],
+            );
+        }
+        std::fs::copy(ssh.join("client_key.pub"), ssh.join("authorized_keys"))
+            .expect("authorize the client's key");
+        let server_config = format!(
+            "ListenAddress {}:22\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\n\
+             PermitRootLogin prohibit-password\nPasswordAuthentication no\nUsePAM no\n\
+             StrictModes no\nSetEnv DOCKER_HOST=unix://{}\n",
+            self.address,
+            path("host_key"),
+            path("authorized_keys"),
+            path("sshd.pid"),
+            self.dir.join("docker.sock").display()
+        );
+        std::fs::write(ssh.join("sshd_config"), server_config).expect("write sshd_config");
+        let client_config = format!(
+            "Host {}\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  StrictHostKeyChecking accept-new\n",
+            self.address,
+            path("client_key"),
+            path("known_hosts")
+        );
+        std::fs::write(ssh.join("ssh_config"), client_config).expect("write ssh_config");
+        let wrapper = bin.join("ssh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+                path("ssh_config")
+            ),
+        )
+        .expect("write the ssh wrapper");
+        std::fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("make the ssh wrapper executable");
+        // sshd refuses to start without its privilege separation folder.
+        std::fs::create_dir_all("/run/sshd").expect("make /run/sshd");
+        let server = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.name))
+            .args(["/usr/sbin/sshd", "-D", "-e", "-f", &path("sshd_config")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd runs (scripts/setup-native.sh installs openssh-server)");
+        self.ssh_server = Some(server);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect((self.address, 22)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "sshd does not listen on {}:22",
+                self.address
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let search = std::env::var("PATH").unwrap_or_default();
+        (
+            format!("ssh://root@{}", self.address),
+            format!("{}:{search}", bin.display()),
+        )
+    }
+
     /// `docker ARGS` against this engine (the docker CLI, as an independent check).
     pub fn docker(&self, args: &[&str]) -> std::process::Output {
         let mut command = Command::new("docker");
@@ -265,6 +353,10 @@ impl RemoteEngine {
 
 impl Drop for RemoteEngine {
     fn drop(&mut self) {
+        if let Some(mut server) = self.ssh_server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
         self.stop_daemon();
         remove(&self.name, &self.host_link, &self.dir);
     }
@@ -363,12 +455,22 @@ fn link_names(pid: u32, serial: u32) -> (String, String) {
 }
 
 /// Removes what an engine named `name` with folder `dir` may have left: processes started
-/// for it (each names its folder on its command line: dockerd, containerd, the shims), its
+/// for it (each names its folder on its command line: dockerd, containerd, the shims) or
+/// in its namespace (sshd's sessions, docker-proxy), its
 /// veth pair (deleted here: the kernel tears a namespace down later, in the background),
 /// the namespace (with the bridges and firewall rules in it) and the folder. The daemon's
 /// mounts lived in its own mount namespace and went with it.
 fn remove(name: &str, host_link: &str, dir: &Path) {
-    for pid in processes_naming(dir) {
+    let in_namespace = Command::new("ip")
+        .args(["netns", "pids", name])
+        .stderr(Stdio::null())
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    let in_namespace = in_namespace
+        .lines()
+        .filter_map(|pid| pid.trim().parse().ok());
+    for pid in processes_naming(dir).into_iter().chain(in_namespace) {
         signal(pid, "-KILL");
     }
     for args in [["link", "delete", host_link], ["netns", "delete", name]] {

@@ -317,6 +317,26 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Two artifacts mounted together: both contents side by side, folders kept, the later
+    /// one's file winning a name both have.
+    #[test]
+    fn tar_of_contents_merges_artifacts_in_order() {
+        let base = std::env::temp_dir().join(format!("starflake-tar-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (first, second, out) = (base.join("first"), base.join("second"), base.join("out"));
+        std::fs::create_dir_all(first.join("conf")).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        std::fs::write(first.join("conf/app.conf"), "port = 1").unwrap();
+        std::fs::write(first.join("shared.txt"), "from first").unwrap();
+        std::fs::write(second.join("shared.txt"), "from second").unwrap();
+        let archive = tar_of_contents(&[first, second]).unwrap();
+        untar(&archive, &out).unwrap();
+        let read = |path: &str| std::fs::read_to_string(out.join(path)).unwrap();
+        assert_eq!(read("conf/app.conf"), "port = 1");
+        assert_eq!(read("shared.txt"), "from second");
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
     #[test]
     fn safe_names_differ() {
         assert_ne!(safe_name("a/b"), safe_name("a_b"));

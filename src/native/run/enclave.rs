@@ -30,6 +30,7 @@ pub const LABEL_IMAGE_ID: &str = "starflake.image-id";
 pub const LABEL_STORE_PATH: &str = "starflake.store-path";
 pub const LABEL_PORTS: &str = "starflake.ports";
 pub const LABEL_CREATED: &str = "starflake.created";
+/// The files volumes of a container, comma-separated: removed with it.
 pub const LABEL_MOUNTS: &str = "starflake.mounts";
 /// The run that made a container, a volume or the network, to roll back exactly that.
 pub const LABEL_RUN: &str = "starflake.run";
@@ -86,7 +87,7 @@ pub fn volume_name(enclave: &str, key: &str) -> String {
     format!("starflake-{enclave}--{key}")
 }
 
-/// The host folder of an enclave's files artifacts and mounts:
+/// The host folder of an enclave's files artifacts:
 /// `$XDG_STATE_HOME/starflake/enclaves/<name>` (`~/.local/state/...` without it).
 pub fn state_dir(enclave: &str) -> PathBuf {
     let base = std::env::var_os("XDG_STATE_HOME")
@@ -231,12 +232,15 @@ pub async fn volumes(
                 .build(),
         ))
         .await?;
-    Ok(list
+    // Sorted: Docker lists them in no fixed order, and `enclave inspect/rm` print them.
+    let mut names: Vec<String> = list
         .volumes
         .unwrap_or_default()
         .into_iter()
         .map(|volume| volume.name)
-        .collect())
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 pub async fn remove_container(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {

@@ -526,8 +526,9 @@ impl Executor<'_> {
     ///
     /// Files artifacts travel into volumes through the engine's API, never as host folders
     /// bind-mounted: a remote engine cannot see the host's folders, and one code path for
-    /// every engine costs a local one only a volume, a container that is never started and
-    /// one archive upload per `files` entry (tens of milliseconds).
+    /// every engine, tested on both, costs a local one a volume and an archive upload per
+    /// `files` entry and one container, never started, per service (0.1 to 0.25 s measured
+    /// on a busy 2-core machine, mostly creating and removing that container).
     async fn mounts(
         &mut self,
         owner: &str,
@@ -536,7 +537,7 @@ impl Executor<'_> {
         files: &BTreeMap<String, FilesMount>,
     ) -> Result<(Vec<Mount>, Vec<String>), Failure> {
         let mut mounts = Vec::new();
-        let mut made = Vec::new();
+        let mut filled = Vec::new();
         for (index, (target, mount)) in files.iter().enumerate() {
             if let FilesMount::Directory {
                 persistent_key: Some(key),
@@ -566,8 +567,7 @@ impl Executor<'_> {
                 .collect();
             let archive = artifacts::tar_of_contents(&sources)
                 .map_err(|error| format!("cannot pack the files of `{target}`: {error}"))?;
-            self.fill_volume(&volume, image, archive).await?;
-            made.push(volume.clone());
+            filled.push((volume.clone(), archive));
             mounts.push(Mount {
                 target: Some(target.clone()),
                 source: Some(volume),
@@ -576,7 +576,15 @@ impl Executor<'_> {
                 ..Default::default()
             });
         }
-        Ok((mounts, made))
+        let names = filled.iter().map(|(volume, _)| volume.clone()).collect();
+        if !filled.is_empty() {
+            let copier = enclave::container_name(
+                &self.enclave,
+                &format!("{owner}-files-{}", &hash[..hash.len().min(12)]),
+            );
+            self.fill_volumes(&copier, image, filled).await?;
+        }
+        Ok((mounts, names))
     }
 
     /// A volume with this run's labels (so that a rollback and `enclave rm` remove it).
@@ -595,36 +603,40 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Makes `volume` anew holding the tar `archive`: Docker unpacks an upload only into a
-    /// container, so a container of `image` (already on the engine) is created with the
-    /// volume mounted, given the archive, and removed without ever being started.
-    async fn fill_volume(
+    /// Makes each volume anew holding its tar archive: Docker unpacks an upload only into a
+    /// container, so one container `copier` of `image` (already on the engine) is created
+    /// with the volumes mounted, given the archives, and removed without ever being started.
+    async fn fill_volumes(
         &self,
-        volume: &str,
+        copier: &str,
         image: &ImageInfo,
-        archive: Vec<u8>,
+        volumes: Vec<(String, Vec<u8>)>,
     ) -> Result<(), Failure> {
-        // A volume of this name is what an interrupted run left: nothing uses it.
-        let _ = enclave::remove_volume(self.docker, volume).await;
-        self.create_volume(volume).await?;
-        const INTO: &str = "/starflake-files";
+        // Volumes of these names, and the copier, are what an interrupted run left.
+        let _ = enclave::remove_container(self.docker, copier).await;
+        let mut mounts = Vec::new();
+        for (index, (volume, _)) in volumes.iter().enumerate() {
+            let _ = enclave::remove_volume(self.docker, volume).await;
+            self.create_volume(volume).await?;
+            mounts.push(Mount {
+                target: Some(format!("/starflake-files/{index}")),
+                source: Some(volume.clone()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            });
+        }
         let mut labels = self.labels(&Location::default());
         labels.remove(enclave::LABEL_INSTRUCTION);
-        let copier = self
+        let created = self
             .create_container(
-                format!("{volume}-copy"),
+                copier.to_owned(),
                 ContainerCreateBody {
                     image: Some(image.reference.clone()),
                     // Never run: the image may have no command at all.
-                    entrypoint: Some(vec![format!("{INTO}/never-started")]),
+                    entrypoint: Some(vec!["/starflake-files/never-started".to_owned()]),
                     labels: Some(labels),
                     host_config: Some(HostConfig {
-                        mounts: Some(vec![Mount {
-                            target: Some(INTO.to_owned()),
-                            source: Some(volume.to_owned()),
-                            typ: Some(MountType::VOLUME),
-                            ..Default::default()
-                        }]),
+                        mounts: Some(mounts),
                         network_mode: Some("none".to_owned()),
                         ..Default::default()
                     }),
@@ -633,24 +645,32 @@ impl Executor<'_> {
             )
             .await
             .map_err(|error| {
-                self.docker_error("cannot create a container to fill a volume", &error)
+                self.docker_error("cannot create a container to fill volumes", &error)
             })?;
-        let uploaded = self
-            .docker
-            .upload_to_container(
-                &copier.id,
-                Some(
-                    UploadToContainerOptionsBuilder::default()
-                        .path(INTO)
-                        .build(),
-                ),
-                bollard::body_full(archive.into()),
-            )
-            .await;
-        let _ = enclave::remove_container(self.docker, &copier.id).await;
-        uploaded.map_err(|error| {
-            self.docker_error(&format!("cannot copy files into volume {volume}"), &error)
-        })
+        let mut uploaded = Ok(());
+        for (index, (volume, archive)) in volumes.into_iter().enumerate() {
+            let into = format!("/starflake-files/{index}");
+            uploaded = self
+                .docker
+                .upload_to_container(
+                    &created.id,
+                    Some(
+                        UploadToContainerOptionsBuilder::default()
+                            .path(&into)
+                            .build(),
+                    ),
+                    bollard::body_full(archive.into()),
+                )
+                .await
+                .map_err(|error| {
+                    self.docker_error(&format!("cannot copy files into volume {volume}"), &error)
+                });
+            if uploaded.is_err() {
+                break;
+            }
+        }
+        let _ = enclave::remove_container(self.docker, &created.id).await;
+        uploaded
     }
 
     /// Removes the files volumes listed in a container's `LABEL_MOUNTS` (once it is gone).
@@ -709,6 +729,13 @@ impl Executor<'_> {
             enclave::LABEL_PORTS.to_owned(),
             serde_json::to_string(&declared).unwrap_or_default(),
         );
+        // A remote engine publishes on every interface of its machine (empty), as this
+        // machine must reach it; a local one on loopback only.
+        let published_on = if self.remote.is_some() {
+            ""
+        } else {
+            "127.0.0.1"
+        };
         let mut bindings = HashMap::new();
         let mut exposed = Vec::new();
         for (id, port) in &config.ports {
@@ -722,15 +749,7 @@ impl Executor<'_> {
             bindings.insert(
                 key,
                 Some(vec![PortBinding {
-                    // Empty: every interface of the remote machine.
-                    host_ip: Some(
-                        if self.remote.is_some() {
-                            ""
-                        } else {
-                            "127.0.0.1"
-                        }
-                        .to_owned(),
-                    ),
+                    host_ip: Some(published_on.to_owned()),
                     host_port: Some(host_port),
                 }]),
             );
