@@ -29,8 +29,10 @@ export function serve(Server: ServerConstructor, files: LspFiles, host: Host): v
     try {
       work();
     } catch (error) {
-      // A trap (a panic in Rust) leaves the module unusable: end the process so the
-      // client starts a fresh one.
+      // A trap (a panic in Rust) takes the LspServer and its open documents down with its
+      // WebAssembly instance (pkg/ throws a ModuleRestartedError from then on): end the
+      // process, and the client starts a fresh one and sends it the open documents again
+      // (src/client.ts says so once).
       console.error('starflake language server failed:', error);
       host.exit(70);
       return;
