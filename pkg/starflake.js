@@ -6,11 +6,12 @@
 // of the same compiled module (synchronously: wasm-bindgen's `__wbg_reset_state`), and then:
 // - a Workspace check returns the SF900 `internal-error` diagnostic in the shape the method
 //   returns, and every later call runs on a Workspace rebuilt from the options it was made with;
-// - `rules()`, `builtins()` and `version()`, which take no input, run again on the fresh
-//   instance;
+// - the constructors, `rules()`, `builtins()` and `version()`, which check nothing, run again on
+//   the fresh instance;
 // - an LspServer, whose open documents and session died with the instance, throws a
-//   `ModuleRestartedError` on that call and on every later one: make a new LspServer (an editor
-//   re-sends its documents to a server it restarts; editors/vscode/server/host.ts does that).
+//   `ModuleRestartedError` on that call and on every later one: make a new LspServer (the VS
+//   Code extension's server exits, editors/vscode/server/host.ts, and the editor starts a new
+//   one and sends it the open documents again).
 
 import init, {
   __wbg_reset_state as startFreshInstance,
@@ -48,7 +49,7 @@ function guarded(call) {
   }
 }
 
-/** Runs `call`; after a trap, runs it once more on the fresh instance (for calls without input). */
+/** Runs `call`; after a trap, runs it once more on the fresh instance (for calls that check nothing). */
 function retried(call) {
   try {
     return guarded(call);
