@@ -143,6 +143,8 @@ export class Workspace {
   }
 }
 
+if (Symbol.dispose) Workspace.prototype[Symbol.dispose] = Workspace.prototype.free;
+
 /** An LspServer's instance trapped: the server and its documents are gone. */
 export class ModuleRestartedError extends Error {
   constructor(trap) {
@@ -201,3 +203,4 @@ export class LspServer {
     }
   }
 }
+if (Symbol.dispose) LspServer.prototype[Symbol.dispose] = LspServer.prototype.free;
