@@ -9,9 +9,8 @@
 // - the constructors, `rules()`, `builtins()` and `version()`, which check nothing, run again on
 //   the fresh instance;
 // - an LspServer, whose open documents and session died with the instance, throws a
-//   `ModuleRestartedError` on that call and on every later one: make a new LspServer (the VS
-//   Code extension's server exits, editors/vscode/server/host.ts, and the editor starts a new
-//   one and sends it the open documents again).
+//   `ModuleRestartedError` on that call and on every later one: make a new LspServer and send
+//   it the session again (editors/vscode/server/host.ts does).
 
 import init, {
   __wbg_reset_state as startFreshInstance,

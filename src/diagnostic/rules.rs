@@ -1576,8 +1576,8 @@ rules! {
     /// its memory, its stack exhausted) while it checked the package. It is a bug in
     /// starflake, never in the package. The npm package `starflake` catches the trap, starts
     /// a fresh instance of the module and reports this instead of the check, so the
-    /// playground keeps working; the next check runs on the fresh instance. (A language
-    /// server that traps is restarted by its editor instead, which sends it the open files.)
+    /// playground keeps working; the next check runs on the fresh instance. (The VS Code
+    /// extension's language server rebuilds itself the same way, with the open files.)
     ///
     /// ## Why it matters
     /// The package was not checked, so the absence of other diagnostics says nothing. Check
