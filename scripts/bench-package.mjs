@@ -1,4 +1,4 @@
-// The generated package of benches/check.rs (about 20,000 lines over 100 modules), for the wasm
+// The generated package of benches/large_package (about 20,000 lines over 100 modules), for the wasm
 // benchmarks (scripts/bench-wasm.mjs, scripts/bench-lsp-wasm.mjs). A port of the Rust generator,
 // whose size constants it reads; bench-wasm.mjs checks that both produce a package of the same
 // size and that the CLI's report on it equals the wasm one.
@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const benchSource = readFileSync(join(root, 'benches/check.rs'), 'utf8');
+const benchSource = readFileSync(join(root, 'benches/large_package/mod.rs'), 'utf8');
 function constant(name) {
   const found = benchSource.match(new RegExp(`const ${name}: usize = (\\d+);`));
   if (!found) {
-    console.error(`error: no \`const ${name}\` in benches/check.rs; update scripts/bench-package.mjs`);
+    console.error(`error: no \`const ${name}\` in benches/large_package/mod.rs; update scripts/bench-package.mjs`);
     process.exit(2);
   }
   return Number(found[1]);

@@ -14,7 +14,7 @@
 //  2. a package of about 2,000 lines (the first modules of the same generator) in wasm, whose
 //     goal is a check in under 16 ms (one frame of an editor).
 //
-// The generator (scripts/bench-package.mjs) is a port of the one in benches/check.rs;
+// The generator (scripts/bench-package.mjs) is a port of the one in benches/large_package;
 // the script checks that both produce a package of the same size (lines, files, services) and
 // that the CLI's report on it equals the wasm one before it compares times.
 //

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the WebAssembly module into pkg/: cargo (wasm32, profile wasm-release), wasm-bindgen
-# (--target web, with TypeScript types), then binaryen's wasm-opt. Installs what is missing:
+# (--target web, with TypeScript types), then binaryen's wasm-opt. pkg/starflake.js and .d.ts,
+# the entry point around wasm-bindgen's glue, are written by hand. Installs what is missing:
 # the wasm32 target, the wasm-bindgen CLI of exactly the version in Cargo.lock, and binaryen
 # and TypeScript from npm (pinned) into target/npm-tools. Prints the sizes of every stage.
 #
@@ -65,10 +66,17 @@ step "cargo build (wasm32-unknown-unknown, wasm-release)"
 cargo build --lib --target wasm32-unknown-unknown --no-default-features --profile wasm-release
 RAW=target/wasm32-unknown-unknown/wasm-release/$NAME.wasm
 
+# The glue goes to ${NAME}_bindgen.js: pkg/$NAME.js (written by hand) wraps its classes so that a
+# trap of the module starts a fresh instance (--experimental-reset-state-function exports
+# `__wbg_reset_state` for that) instead of leaving a dead one.
 step "wasm-bindgen $BINDGEN_VERSION --target web"
-mkdir -p "$OUT"
-rm -f "$OUT/$NAME.js" "$OUT/$NAME.d.ts" "$OUT/${NAME}_bg.wasm" "$OUT/${NAME}_bg.wasm.d.ts"
-wasm-bindgen "$RAW" --target web --out-dir "$OUT" --out-name "$NAME" --typescript
+GLUE_DIR=target/wasm-bindgen
+rm -rf "$GLUE_DIR" "$OUT/${NAME}_bindgen.js" "$OUT/${NAME}_bindgen.d.ts" "$OUT/${NAME}_bg.wasm" "$OUT/${NAME}_bg.wasm.d.ts"
+wasm-bindgen "$RAW" --target web --out-dir "$GLUE_DIR" --out-name "$NAME" --typescript \
+    --experimental-reset-state-function
+mv "$GLUE_DIR/$NAME.js" "$OUT/${NAME}_bindgen.js"
+mv "$GLUE_DIR/$NAME.d.ts" "$OUT/${NAME}_bindgen.d.ts"
+mv "$GLUE_DIR/${NAME}_bg.wasm" "$GLUE_DIR/${NAME}_bg.wasm.d.ts" "$OUT/"
 BINDGEN_SIZE=$(stat -c %s "$OUT/${NAME}_bg.wasm")
 
 if [[ "$WASM_OPT_FLAGS" != none ]]; then
@@ -88,7 +96,7 @@ fi
 mb() { awk -v bytes="$1" 'BEGIN { printf "%7.2f MB (%d bytes)", bytes / 1e6, bytes }'; }
 FINAL=$(stat -c %s "$OUT/${NAME}_bg.wasm")
 GZIP=$(gzip -9 -c "$OUT/${NAME}_bg.wasm" | wc -c)
-GLUE=$(stat -c %s "$OUT/$NAME.js")
+GLUE=$(($(stat -c %s "$OUT/${NAME}_bindgen.js") + $(stat -c %s "$OUT/$NAME.js")))
 printf 'cargo output      %s\n' "$(mb "$(stat -c %s "$RAW")")"
 printf 'wasm-bindgen      %s\n' "$(mb "$BINDGEN_SIZE")"
 printf 'wasm-opt %-8s %s\n' "$WASM_OPT_FLAGS" "$(mb "$FINAL")"
@@ -99,4 +107,4 @@ printf 'js glue           %s\n' "$(mb "$GLUE")"
 if ((GZIP > 1000000)); then
     echo "warning: the gzipped module is over the 1 MB goal" >&2
 fi
-echo "built $OUT/${NAME}_bg.wasm, $OUT/$NAME.js and $OUT/$NAME.d.ts" >&2
+echo "built $OUT/${NAME}_bg.wasm, $OUT/${NAME}_bindgen.js and $OUT/${NAME}_bindgen.d.ts" >&2

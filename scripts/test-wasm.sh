@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the wasm module: builds pkg/ (installing the tools it needs), runs the
 # wasm-bindgen tests in Node, compares every fixture with the native CLI, checks the
-# TypeScript types against real output, and checks that memory stays flat over 3,000 checks.
+# TypeScript types against real output, checks that memory stays flat over 3,000 checks, and
+# that pkg/ outlives a trap of the module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,6 @@ node scripts/wasm-types.mjs
 
 step "memory stays flat over thousands of checks"
 node --expose-gc scripts/wasm-memory.mjs
+
+step "a trap of the module: SF900, then a fresh instance"
+node --test --test-reporter=spec scripts/wasm-trap.test.mjs

@@ -10,6 +10,8 @@
 //! The TypeScript types below are the contract; `scripts/wasm-types.mjs` checks every fixture's
 //! real output against them.
 
+use std::collections::HashMap;
+
 use js_sys::{Array, Function, JSON, Object, Reflect};
 use serde::Serialize;
 use wasm_bindgen::JsCast;
@@ -17,10 +19,12 @@ use wasm_bindgen::prelude::*;
 
 use crate::builtins::{BuiltinInfo, BuiltinKind};
 use crate::check::{ArgsInput, CheckOptions, CheckResult, DEFAULT_SYSTEM, JsonReport, check};
-use crate::diagnostic::{Rule, RuleInfo};
-use crate::package::MANIFEST_FILE;
+use crate::diagnostic::{Diagnostic, Rule, RuleInfo};
+use crate::files::SourceFiles;
+use crate::package::{MANIFEST_FILE, Manifest, Resolver};
+use crate::plan::Plan;
 use crate::source::{Entry, EntryKind, MemorySource, ReadError, SourceProvider, normalize};
-use crate::text::PositionEncoding;
+use crate::text::{PositionEncoding, Span};
 
 mod lsp;
 
@@ -727,37 +731,34 @@ impl Workspace {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Files")] files: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let result = self.run(&files)?;
-        to_js(&result.json_report(self.settings.encoding))
+        self.show(View::Check, &self.run(&files)?)
     }
 
     /// Like `check`, as JSON text: exactly what `starflake check --format json` prints.
-    #[wasm_bindgen(js_name = checkJson)]
+    #[wasm_bindgen(js_name = checkJson, unchecked_return_type = "string")]
     pub fn check_json(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Files")] files: JsValue,
-    ) -> Result<String, JsValue> {
-        let result = self.run(&files)?;
-        let json = serde_json::to_string_pretty(&result.json_report(self.settings.encoding))
-            .map_err(|error| js_error(&error.to_string()))?;
-        Ok(json + "\n")
+    ) -> Result<JsValue, JsValue> {
+        self.show(View::CheckJson, &self.run(&files)?)
     }
 
     /// The diagnostics as `starflake check` prints them in a terminal (no color).
+    #[wasm_bindgen(unchecked_return_type = "string")]
     pub fn render(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Files")] files: JsValue,
-    ) -> Result<String, JsValue> {
-        Ok(self.run(&files)?.render_human(false))
+    ) -> Result<JsValue, JsValue> {
+        self.show(View::Render, &self.run(&files)?)
     }
 
     /// The plan as `starflake plan` prints it.
-    #[wasm_bindgen(js_name = renderPlan)]
+    #[wasm_bindgen(js_name = renderPlan, unchecked_return_type = "string")]
     pub fn render_plan(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Files")] files: JsValue,
-    ) -> Result<String, JsValue> {
-        Ok(crate::plan::render_human(&self.run(&files)?.plan))
+    ) -> Result<JsValue, JsValue> {
+        self.show(View::RenderPlan, &self.run(&files)?)
     }
 
     /// One check, every view of it: the report plus the terminal texts (for the playground).
@@ -766,16 +767,83 @@ impl Workspace {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Files")] files: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let result = self.run(&files)?;
-        to_js(&Analysis {
-            report: result.json_report(self.settings.encoding),
-            rendered: result.render_human(false),
-            rendered_plan: crate::plan::render_human(&result.plan),
+        self.show(View::Analyze, &self.run(&files)?)
+    }
+
+    /// What `method` shows when its check did not run because the module trapped: one
+    /// `SF900 internal-error` diagnostic saying `problem`, and an empty plan. The npm
+    /// package's wrapper (pkg/starflake.js) calls it on the fresh instance it started.
+    #[wasm_bindgen(js_name = internalError, skip_typescript)]
+    pub fn internal_error(&self, method: &str, problem: &str) -> Result<JsValue, JsValue> {
+        let view = View::from_method(method)
+            .ok_or_else(|| type_error(&format!("no Workspace method `{method}` shows a check")))?;
+        let diagnostic = Diagnostic::new(
+            Rule::InternalError,
+            self.settings.main_file.as_str(),
+            Span::default(),
+            format!(
+                "starflake's checker failed ({problem}) and was restarted; this check did not run"
+            ),
+        )
+        .with_help(format!(
+            "check again (any edit does); if the same package fails again, please report it at {}/issues",
+            env!("CARGO_PKG_REPOSITORY")
+        ));
+        let result = CheckResult {
+            diagnostics: vec![diagnostic],
+            plan: Plan {
+                system: self.settings.system.clone(),
+                ..Plan::default()
+            },
+            files: SourceFiles::default(),
+            resolver: Resolver::new(&Manifest::default(), None),
+            locators: HashMap::new(),
+        };
+        self.show(view, &result)
+    }
+}
+
+/// The ways a Workspace shows a check, one per method.
+#[derive(Clone, Copy)]
+enum View {
+    Check,
+    CheckJson,
+    Render,
+    RenderPlan,
+    Analyze,
+}
+
+impl View {
+    fn from_method(method: &str) -> Option<View> {
+        Some(match method {
+            "check" => View::Check,
+            "checkJson" => View::CheckJson,
+            "render" => View::Render,
+            "renderPlan" => View::RenderPlan,
+            "analyze" => View::Analyze,
+            _ => return None,
         })
     }
 }
 
 impl Workspace {
+    fn show(&self, view: View, result: &CheckResult) -> Result<JsValue, JsValue> {
+        let encoding = self.settings.encoding;
+        match view {
+            View::Check => to_js(&result.json_report(encoding)),
+            View::CheckJson => serde_json::to_string_pretty(&result.json_report(encoding))
+                .map(|json| JsValue::from(json + "\n"))
+                .map_err(|error| js_error(&error.to_string())),
+            View::Render => Ok(result.render_human(false).into()),
+            View::RenderPlan => Ok(crate::plan::render_human(&result.plan).into()),
+            View::Analyze => to_js(&Analysis {
+                report: result.json_report(encoding),
+                rendered: result.render_human(false),
+                rendered_plan: crate::plan::render_human(&result.plan),
+            }),
+        }
+    }
+
     fn run(&self, files: &JsValue) -> Result<CheckResult, JsValue> {
         let files = Files::from_js(files)?;
         let options = self.settings.check_options();

@@ -1568,6 +1568,26 @@ rules! {
     /// }
     /// ```
     FlakeDuplicateAttribute = ("SF507", "flake-duplicate-attribute", Error, "An attribute is defined twice in one attribute set of the flake, which Nix refuses to evaluate.");
+
+    // SF9xx: starflake itself.
+
+    /// ## What it reports
+    /// The checker itself failed: the WebAssembly module trapped (a panic, an access out of
+    /// its memory, its stack exhausted) while it checked the package. It is a bug in
+    /// starflake, never in the package. The npm package `starflake` catches the trap, starts
+    /// a fresh instance of the module and reports this instead of the check, so the
+    /// playground keeps working; the next check runs on the fresh instance. (The VS Code
+    /// extension's language server rebuilds itself the same way, with the open files.)
+    ///
+    /// ## Why it matters
+    /// The package was not checked, so the absence of other diagnostics says nothing. Check
+    /// it again (any edit does), or with the native `starflake check`; if the same input
+    /// fails again, please report it with the package that causes it.
+    ///
+    /// ## Example
+    /// No package should cause it. A memory of the module overwritten from outside, then a
+    /// check, reports it once; the check after it runs on a fresh instance.
+    InternalError = ("SF900", "internal-error", Error, "The checker itself failed (a bug in starflake) and restarted; the package was not checked.");
 }
 
 /// The rule table as Markdown, as the README shows it.
@@ -1657,7 +1677,7 @@ mod tests {
     fn every_rule_is_explained_with_an_example_and_its_fix() {
         for rule in Rule::ALL {
             let explanation = rule.explanation();
-            let fix = (!TOO_BIG_TO_SHOW.contains(rule)).then_some("Use instead:");
+            let fix = (!EXAMPLES_IN_WORDS.contains(rule)).then_some("Use instead:");
             for section in ["## What it reports", "## Why it matters", "## Example"]
                 .into_iter()
                 .chain(fix)
@@ -1677,9 +1697,14 @@ mod tests {
         }
     }
 
-    /// Rules whose examples take a file of megabytes or a hundred nesting levels: their
-    /// explanations describe the example in words (tests/fixtures/check has the real ones).
-    const TOO_BIG_TO_SHOW: &[Rule] = &[Rule::NestingTooDeep, Rule::FileTooLarge];
+    /// Rules whose examples take a file of megabytes or a hundred nesting levels, or a fault
+    /// of the checker itself: their explanations describe the example in words
+    /// (tests/fixtures/check and the wasm tests have the real ones).
+    const EXAMPLES_IN_WORDS: &[Rule] = &[
+        Rule::NestingTooDeep,
+        Rule::FileTooLarge,
+        Rule::InternalError,
+    ];
 
     /// One fenced code block of an explanation.
     struct Block {
@@ -1766,7 +1791,7 @@ mod tests {
         let mut problems = Vec::new();
         for &rule in Rule::ALL
             .iter()
-            .filter(|rule| !TOO_BIG_TO_SHOW.contains(rule))
+            .filter(|rule| !EXAMPLES_IN_WORDS.contains(rule))
         {
             let explanation = rule.explanation();
             let (wrong, fixed) = explanation

@@ -53,9 +53,11 @@ export async function launch() {
   });
 }
 
-/** A new context + page that records what the tests assert on. */
-export async function openPage(browser, url, { colorScheme = 'light' } = {}) {
+/** A new context + page that records what the tests assert on. `setup(context)` runs before
+ * the page loads (to route requests, for example). */
+export async function openPage(browser, url, { colorScheme = 'light', setup } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme });
+  await setup?.(context);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin }).catch(() => {});
   const page = await context.newPage();
   const record = { console: [], pageErrors: [], requests: [] };

@@ -17,8 +17,8 @@ after(async () => {
   await server?.close();
 });
 
-async function open(t, { query = '', colorScheme } = {}) {
-  const session = await openPage(browser, server.url + query, { colorScheme });
+async function open(t, { query = '', colorScheme, setup } = {}) {
+  const session = await openPage(browser, server.url + query, { colorScheme, setup });
   t.after(async () => {
     allRequests.push(...session.record.requests);
     await session.context.close();
@@ -310,5 +310,59 @@ test('7. markup in a diagnostic message stays text', async (t) => {
 
   assert.equal(await page.locator('img').count(), 0, 'no <img> element was created');
   assert.equal(dialogs, 0, 'no script ran');
+  assert.deepEqual(record.pageErrors, []);
+});
+
+// Prepended by test 8 to the checker worker's script as the test server sends it, never part of
+// the playground: keeps every WebAssembly instance the worker makes, and lets the test overwrite
+// the newest one's memory with zeros, as a wild write would.
+const MEMORY_ZEROER = `{
+  const instances = [];
+  const { instantiate, instantiateStreaming, Instance } = WebAssembly;
+  WebAssembly.instantiate = async (...args) => {
+    const made = await instantiate(...args);
+    instances.push(made.instance ?? made);
+    return made;
+  };
+  WebAssembly.instantiateStreaming = async (...args) => {
+    const made = await instantiateStreaming(...args);
+    instances.push(made.instance);
+    return made;
+  };
+  WebAssembly.Instance = class extends Instance {
+    constructor(...args) {
+      super(...args);
+      instances.push(this);
+    }
+  };
+  self.zeroWasmMemory = () => new Uint8Array(instances.at(-1).exports.memory.buffer).fill(0);
+}
+`;
+
+test('8. a trap of the module is reported as SF900, and the next edit is checked', async (t) => {
+  const { page, record } = await open(t, {
+    setup: (context) =>
+      context.route(/\/worker[^/]*\.js$/, async (route) => {
+        const response = await route.fetch();
+        await route.fulfill({ response, body: MEMORY_ZEROER + (await response.text()) });
+      }),
+  });
+  await loadExample(page, 'hello-nix', 'github.com/example/hello-nix');
+  await openFile(page, 'main.star');
+  const checker = page.workers().find((worker) => /worker[^/]*\.js$/.test(worker.url()));
+  assert.ok(checker, `the checker worker (${page.workers().map((worker) => worker.url())})`);
+
+  await checker.evaluate(() => self.zeroWasmMemory());
+  await replaceText(page, 'def run(plan, args):\n    plan.add_service(name = "web", config = ServiceConfig(image = nope))\n');
+  await waitForCode(page, 'SF900');
+  assert.match(await page.locator('#problems').textContent(), /checker failed \(RuntimeError: .+\) and was restarted/);
+  await screenshot(page, '8-trap-sf900');
+
+  // The same worker, on a fresh instance of the module: the next edit gets its diagnostics.
+  await page.keyboard.insertText('# again\n');
+  await waitForCode(page, 'SF002');
+  const codes = (await diagnosticsOf(page)).map((diagnostic) => diagnostic.code);
+  assert.ok(!codes.includes('SF900'), `no SF900 once restarted: ${codes}`);
+  assert.ok(page.workers().includes(checker), 'the worker was not replaced');
   assert.deepEqual(record.pageErrors, []);
 });

@@ -101,7 +101,7 @@ function stoppedAnalysis(reason, message) {
       help: 'look for a loop that never ends or a value that grows without bound; the playground restarted its checker',
     }
     : {
-      code: 'SF000', name: 'internal-error', severity: 'error', file: 'main.star', range,
+      code: 'SF900', name: 'internal-error', severity: 'error', file: 'main.star', range,
       message: `the checker crashed: ${message || 'unknown error'} (this is a starflake bug)`,
       help: 'the playground restarted its checker; a link made with Share reproduces the crash',
     };

@@ -60,7 +60,8 @@ self.onmessage = ({ data }) => {
     const analysis = workspaceFor(data.args ?? '', withPackages, data.timeoutMs).analyze(files);
     postMessage({ type: 'result', id: data.id, analysis, ms: performance.now() - started });
   } catch (error) {
-    // A trap ("unreachable") leaves the instance unusable: the main thread restarts the worker.
+    // pkg/ turns a trap of the module into an SF900 diagnostic on a fresh instance; a trap that
+    // still escapes (the fresh instance failing too) leaves the worker to be replaced.
     const trapped = error instanceof WebAssembly.RuntimeError;
     postMessage({ type: 'failed', id: data.id, trapped, message: String(error?.message ?? error) });
   }

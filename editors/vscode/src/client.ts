@@ -28,7 +28,8 @@ const CRASH_WINDOW_MS = 3 * 60 * 1000;
 
 /**
  * Restarts a server that died and says so once per session; a server that keeps dying is left
- * stopped, with an error that says where to look.
+ * stopped, with an error that says where to look. (A trap of the WebAssembly module does not
+ * end the bundled server: server/host.ts rebuilds it in place.)
  */
 export function restartingErrorHandler(outputName: string): ErrorHandler {
   const crashes: number[] = [];
