@@ -171,6 +171,33 @@ fn cases() -> Vec<Case> {
             expression("[i for i in range(1000000000)]".to_owned()),
         ),
         case(
+            "list(range(16000000)), foldable while compiling",
+            expression("list(range(16000000))".to_owned()),
+        ),
+        case(
+            "sorted(range(16000000))",
+            expression("sorted(range(16000000), reverse = True)".to_owned()),
+        ),
+        case(
+            "list(zip(range(8000000), range(8000000)))",
+            expression("list(zip(range(8000000), range(8000000)))".to_owned()),
+        ),
+        case(
+            "one string shared 1,000 times, joined",
+            expression("\",\".join([\"a\" * 1000000] * 1000)".to_owned()),
+        ),
+        case(
+            "a 10,000 x 10,000 list of shared rows, printed",
+            expression("str([[0] * 10000] * 10000)".to_owned()),
+        ),
+        case(
+            "replace chain",
+            expression(format!(
+                "\"aaaa\"{}",
+                ".replace(\"a\", \"aaaa\")".repeat(13)
+            )),
+        ),
+        case(
             "50 MB string literal",
             expression(format!("\"{}\"", "a".repeat(50 << 20))),
         ),

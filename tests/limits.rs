@@ -124,6 +124,9 @@ fn a_huge_repetition_is_refused_before_it_is_made() {
         "'a' * 2000000000",
         "1000000000 * (0,)",
         "['x'] * 100000000000000",
+        // Small on the heap (one string shared), a gigabyte once joined or printed.
+        "['a' * 1000000] * 1000",
+        "[[0] * 10000] * 10000",
     ] {
         let found = main_star(format!(
             "def run(plan, args):\n    x = 1\n    y = {expression}\n"
@@ -154,7 +157,7 @@ fn values_growing_step_by_step_stop_at_the_statement_past_the_budget() {
 #[test]
 fn ordinary_products_still_work() {
     let found = main_star(
-        "def run(plan, args):\n    return ('ab' * 3, [1] * 2, 6 * 7, 2 * 1.5, (1,) * 2, 10000000000 * 3)\n".to_owned(),
+        "def run(plan, args):\n    return ('ab' * 3, [1] * 2, 6 * 7, 2 * 1.5, (1,) * 2, 10000000000 * 3, [{'a': 1}] * 3, ['ab' * 100] * 100)\n".to_owned(),
     );
     assert!(found.is_empty(), "{found:#?}");
 }

@@ -53,8 +53,10 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
         lhs.mul(rhs, eval.heap())
     }
 
-    /// starlark's `range`, refusing one longer than [`MAX_RANGE`].
-    #[starlark(speculative_exec_safe)]
+    /// starlark's `range`, refusing one longer than [`MAX_RANGE`]. Not marked
+    /// `speculative_exec_safe` as starlark's own is: the compiler would then fold
+    /// `list(range(16000000))` into a constant while compiling, outside the memory budget and
+    /// any deadline (seconds and gigabytes).
     fn range(
         #[starlark(require = pos)] a1: i32,
         #[starlark(require = pos)] a2: Option<i32>,
@@ -130,14 +132,17 @@ fn int_product_bytes(lhs: Value, rhs: Value) -> Option<u64> {
 const VALUE_BYTES: u64 = 8;
 
 /// The size of `sequence` repeated `times` times, if it is a string, list or tuple; `u64::MAX`
-/// stands for more than memory holds.
+/// stands for more than memory holds. The elements of a list or tuple are charged as if each
+/// repetition copied them, strings by their length and lists and tuples by their own
+/// elements: `["a" * 1000000] * 1000` is small on the heap (one string shared a thousand
+/// times), yet one `join` or `str` of it makes a gigabyte in a step nothing can interrupt.
 fn repetition_bytes(sequence: Value, times: Value) -> Option<u64> {
     let item_bytes = if let Some(text) = sequence.unpack_str() {
         text.len() as u64
     } else if let Some(list) = ListRef::from_value(sequence) {
-        list.len() as u64 * VALUE_BYTES
+        elements_bytes(list.content())
     } else {
-        TupleRef::from_value(sequence)?.len() as u64 * VALUE_BYTES
+        elements_bytes(TupleRef::from_value(sequence)?.content())
     };
     let times = match times.unpack_i32() {
         Some(times) => u64::try_from(times).unwrap_or(0),
@@ -148,6 +153,22 @@ fn repetition_bytes(sequence: Value, times: Value) -> Option<u64> {
         },
     };
     Some(item_bytes.saturating_mul(times))
+}
+
+/// The bytes of a list's or tuple's elements, each with what it holds one level down.
+fn elements_bytes(elements: &[Value]) -> u64 {
+    elements.iter().fold(0, |sum: u64, element| {
+        let held = if let Some(text) = element.unpack_str() {
+            text.len()
+        } else if let Some(list) = ListRef::from_value(*element) {
+            list.len() * VALUE_BYTES as usize
+        } else if let Some(tuple) = TupleRef::from_value(*element) {
+            tuple.len() * VALUE_BYTES as usize
+        } else {
+            0
+        };
+        sum.saturating_add(VALUE_BYTES).saturating_add(held as u64)
+    })
 }
 
 /// The bytes an int takes, if it is one.
