@@ -1,6 +1,7 @@
 //! Hostile packages against `starflake check`: for each, the time to answer, the peak memory
 //! of the `starflake check` process (its VmHWM, as GNU `time` reports it) and the outcome. The goal: every
-//! one answers with a diagnostic within 2.5 s and 512 MB, with the default limits, never
+//! one answers (a diagnostic, or "no problems found" for a package that is valid after all)
+//! within 2.5 s and 512 MB, with the default limits, never
 //! aborting or hanging.
 //!
 //! `cargo bench --bench hostile` (exits non-zero when a package misses the goal)
@@ -198,6 +199,18 @@ fn cases() -> Vec<Case> {
             )),
         ),
         case(
+            "a 1,000,000-deep list printed",
+            run_with(
+                "    x = []\n    for i in range(1000000):\n        x = [x]\n    return str(x)",
+            ),
+        ),
+        case(
+            "a 1,000,000-deep tuple hashed",
+            run_with(
+                "    x = ()\n    for i in range(1000000):\n        x = (x,)\n    return {x: 1}",
+            ),
+        ),
+        case(
             "50 MB string literal",
             expression(format!("\"{}\"", "a".repeat(50 << 20))),
         ),
@@ -318,6 +331,11 @@ fn check(dir: &Path) -> Outcome {
     } else {
         match (status.code(), diagnostic) {
             (Some(1), Some(line)) => (line, true),
+            // A package that is valid after all (its values fit the limits): the answer is
+            // that it has no problem.
+            (Some(0), None) if report.contains("no problems found") => {
+                ("no problems found".to_owned(), true)
+            }
             (code, line) => (
                 format!(
                     "exit {code:?}: {}",

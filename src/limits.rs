@@ -12,6 +12,11 @@ use crate::text::Span;
 /// below 30; a few hundred levels already overflow the 1 MiB stack of the wasm module.
 pub const MAX_NESTING: usize = 100;
 
+/// The deepest nesting of a module's values (lists, tuples, dicts, structs inside each
+/// other): freezing a module recurses once per level. Real packages stay below 20; a few
+/// thousand levels overflow the 1 MiB stack of the wasm module.
+pub const MAX_VALUE_DEPTH: usize = 1000;
+
 /// How many modules deep `import_module` may nest: each level is an evaluation inside the one
 /// that imports it, on the same stack. Real packages stay below 10.
 pub const MAX_IMPORT_DEPTH: usize = 32;

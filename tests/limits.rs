@@ -192,3 +192,35 @@ fn a_starlark_file_past_the_size_limit_is_not_parsed() {
     ));
     only(&found, Rule::FileTooLarge);
 }
+
+#[test]
+fn a_module_value_nested_past_the_limit_is_refused_before_it_is_frozen() {
+    let found = main_star(format!(
+        "def deep():\n    x = []\n    for i in range({}):\n        x = [x]\n    return x\n\nDEEP = deep()\n\ndef run(plan, args):\n    return str(DEEP)\n",
+        starflake::limits::MAX_VALUE_DEPTH
+    ));
+    let diagnostic = only(&found, Rule::NestingTooDeep);
+    assert!(
+        diagnostic.message.contains("`DEEP`"),
+        "{}",
+        diagnostic.message
+    );
+    // One level less is an ordinary value.
+    let found = main_star(format!(
+        "def deep():\n    x = []\n    for i in range({}):\n        x = [x]\n    return x\n\nDEEP = deep()\n\ndef run(plan, args):\n    return len(DEEP)\n",
+        starflake::limits::MAX_VALUE_DEPTH - 1
+    ));
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_fail_message_shows_at_most_two_thousand_characters() {
+    let found = main_star("def run(plan, args):\n    fail('x' * 100000)\n".to_owned());
+    let diagnostic = only(&found, Rule::EvaluationError);
+    assert!(
+        diagnostic.message.len() < 2100
+            && diagnostic.message.ends_with("(100001 characters in all)"),
+        "{}",
+        diagnostic.message
+    );
+}

@@ -5,6 +5,7 @@ mod budget;
 mod builtins;
 mod cache;
 mod callsites;
+mod depth;
 mod dialect;
 mod missing_args;
 mod percent;
@@ -342,6 +343,11 @@ impl<'a> Session<'a> {
                     .get()
                     .saturating_add(module.heap().allocated_bytes()),
             );
+            let too_deep = result.as_ref().ok().and_then(|_| too_deep_global(&module));
+            if let Some(name) = too_deep {
+                self.report(too_deep_value(path, &name));
+                return Err(LoadFailure::Reported);
+            }
             match result {
                 Ok(_) => module.freeze().map_err(|error| {
                     self.report_error(
@@ -411,6 +417,28 @@ impl<'a> Session<'a> {
             format!("cannot read `{path}`: {error}"),
         )
     }
+}
+
+/// The first global of `module` whose value nests deeper than [`limits::MAX_VALUE_DEPTH`]:
+/// freezing it would recurse once per level.
+fn too_deep_global(module: &Module) -> Option<String> {
+    module.names().find_map(|name| {
+        let value = module.get(name.as_str())?;
+        depth::too_deep(value, limits::MAX_VALUE_DEPTH).then(|| name.as_str().to_owned())
+    })
+}
+
+fn too_deep_value(path: &str, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Rule::NestingTooDeep,
+        path,
+        Span::default(),
+        format!(
+            "the value of `{name}` nests more than {} levels of lists, tuples, dicts and structs; the module is not checked further",
+            limits::MAX_VALUE_DEPTH
+        ),
+    )
+    .with_help("keep nested data flat, e.g. a list of records instead of a record inside each record")
 }
 
 /// Serves `load()` statements as `import_module` would, so that after reporting `load()` as
