@@ -237,7 +237,7 @@ fn cases() -> Vec<Case> {
                 (
                     "main.star".to_owned(),
                     run_with(
-                        "    plan.add_service(name = \"web\", config = ServiceConfig(image = NixBuildSpec(image_name = \"web:1\", build_context_dir = \"./app\", flake_location_dir = \"./app\", flake_output = \"web\")))",
+                        "    plan.add_service(name = \"web\", config = ServiceConfig(image = NixBuildSpec(image_name = \"web:1\", build_context_dir = \"./app\", flake_location_dir = \".\", flake_output = \"web\")))",
                     ),
                 ),
                 (

@@ -17,6 +17,10 @@ pub const MAX_NESTING: usize = 100;
 /// thousand levels overflow the 1 MiB stack of the wasm module.
 pub const MAX_VALUE_DEPTH: usize = 1000;
 
+/// The most values (each list, dict, string, number...) one conversion to JSON goes
+/// through: `json.encode`, and the output of `run` in the plan.
+pub const MAX_JSON_VALUES: usize = 1_000_000;
+
 /// How many modules deep `import_module` may nest: each level is an evaluation inside the one
 /// that imports it, on the same stack. Real packages stay below 10.
 pub const MAX_IMPORT_DEPTH: usize = 32;

@@ -473,14 +473,25 @@ impl starlark::eval::FileLoader for LoadStatementLoader<'_, '_> {
 
 /// Converts a Starlark value to JSON for the plan; Kurtosis objects give their fields. A value
 /// nested deeper than [`limits::MAX_NESTING`] (built in a loop) is not converted: the
-/// conversion, and dropping its result, would recurse that deep.
+/// conversion, and dropping its result, would recurse that deep. Nor is one of more than
+/// [`limits::MAX_JSON_VALUES`] values, which would take seconds and gigabytes (`run` returning
+/// `list(range(16000000))`).
 pub(crate) fn to_json(value: Value) -> Option<serde_json::Value> {
-    to_json_within(value, limits::MAX_NESTING)
+    to_json_within(
+        value,
+        limits::MAX_NESTING,
+        &mut limits::MAX_JSON_VALUES.clone(),
+    )
 }
 
-fn to_json_within(value: Value, levels: usize) -> Option<serde_json::Value> {
+fn to_json_within(
+    value: Value,
+    levels: usize,
+    values_left: &mut usize,
+) -> Option<serde_json::Value> {
     use serde_json::Value as Json;
     let levels = levels.checked_sub(1)?;
+    *values_left = values_left.checked_sub(1)?;
     if value.is_none() {
         return Some(Json::Null);
     }
@@ -497,7 +508,7 @@ fn to_json_within(value: Value, levels: usize) -> Option<serde_json::Value> {
         return list
             .content()
             .iter()
-            .map(|item| to_json_within(*item, levels))
+            .map(|item| to_json_within(*item, levels, values_left))
             .collect::<Option<Vec<_>>>()
             .map(Json::Array);
     }
@@ -505,7 +516,7 @@ fn to_json_within(value: Value, levels: usize) -> Option<serde_json::Value> {
         return tuple
             .content()
             .iter()
-            .map(|item| to_json_within(*item, levels))
+            .map(|item| to_json_within(*item, levels, values_left))
             .collect::<Option<Vec<_>>>()
             .map(Json::Array);
     }
@@ -516,14 +527,17 @@ fn to_json_within(value: Value, levels: usize) -> Option<serde_json::Value> {
                 Some(key) => key.to_owned(),
                 None => key.to_str(),
             };
-            map.insert(key, to_json_within(item, levels)?);
+            map.insert(key, to_json_within(item, levels, values_left)?);
         }
         return Some(Json::Object(map));
     }
     if let Some(fields) = StructRef::from_value(value) {
         let mut map = serde_json::Map::new();
         for (key, item) in fields.iter() {
-            map.insert(key.as_str().to_owned(), to_json_within(item, levels)?);
+            map.insert(
+                key.as_str().to_owned(),
+                to_json_within(item, levels, values_left)?,
+            );
         }
         return Some(Json::Object(map));
     }

@@ -382,7 +382,7 @@ fn json_members(builder: &mut GlobalsBuilder) {
                         x.get_type()
                     ),
                     Some(
-                        "only None, bools, numbers, strings, lists, tuples, dicts with string keys, structs and Kurtosis objects can be encoded",
+                        "only None, bools, numbers, strings, lists, tuples, dicts with string keys, structs and Kurtosis objects can be encoded, nested at most 100 levels and 1,000,000 values in all",
                     ),
                 );
                 Ok(eval.heap().alloc(Unknown))
