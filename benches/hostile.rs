@@ -172,16 +172,16 @@ fn cases() -> Vec<Case> {
             expression("[i for i in range(1000000000)]".to_owned()),
         ),
         case(
-            "list(range(16000000)), foldable while compiling",
-            expression("list(range(16000000))".to_owned()),
+            "list(range(4000000)), foldable while compiling",
+            expression("list(range(4000000))".to_owned()),
         ),
         case(
-            "sorted(range(16000000))",
-            expression("sorted(range(16000000), reverse = True)".to_owned()),
+            "sorted(range(4000000))",
+            expression("sorted(range(4000000), reverse = True)".to_owned()),
         ),
         case(
-            "list(zip(range(8000000), range(8000000)))",
-            expression("list(zip(range(8000000), range(8000000)))".to_owned()),
+            "list(zip(range(4000000), range(4000000)))",
+            expression("list(zip(range(4000000), range(4000000)))".to_owned()),
         ),
         case(
             "one string shared 1,000 times, joined",
