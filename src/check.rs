@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Rule};
-use crate::eval::{self, ParseCache, Place, Session, State};
+use crate::eval::{self, CheckCache, Place, Session, State};
 use crate::files::SourceFiles;
 use crate::package::{MANIFEST_FILE, Manifest, Resolver, parse_manifest};
 use crate::plan::Plan;
@@ -99,15 +99,16 @@ impl CheckResult {
 
 /// Checks the package whose root `source` reads.
 pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult {
-    check_with(source, options, &ParseCache::new())
+    check_with(source, options, &CheckCache::new())
 }
 
-/// [`check`], reusing the parses in `parses` of files whose text did not change since the
-/// check that last used it, and leaving there the parses of this one.
+/// [`check`], reusing what `cache` kept from the check that last used it: the parses of files
+/// whose text did not change, and the evaluations of modules that provably evaluate the same
+/// (see [`CheckCache`]); it keeps those of this check. The result is the same as [`check`]'s.
 pub fn check_with(
     source: &dyn SourceProvider,
     options: &CheckOptions,
-    parses: &ParseCache,
+    cache: &CheckCache,
 ) -> CheckResult {
     let mut diagnostics = Vec::new();
     let mut files = SourceFiles::default();
@@ -145,9 +146,10 @@ pub fn check_with(
             &mut diagnostics,
         );
     }
+    cache.begin(&resolver);
     let session = Session {
         source,
-        parses,
+        cache,
         resolver,
         globals: eval::globals(),
         system: options.system.clone(),
@@ -158,6 +160,11 @@ pub fn check_with(
         }),
         statement: Default::default(),
         settled_bytes: Default::default(),
+        effects: Default::default(),
+        recorded: Default::default(),
+        replaying: Default::default(),
+        texts: Default::default(),
+        verified: Default::default(),
     };
     let args_place = options.args.as_ref().map(|input| Place {
         file: input.origin.clone(),
@@ -175,7 +182,7 @@ pub fn check_with(
     };
 
     let resolver = session.resolver;
-    parses.keep_only_used();
+    cache.keep_only_used();
     let state = session.state.into_inner();
     diagnostics.extend(state.diagnostics);
     diagnostic::normalize(&mut diagnostics);
