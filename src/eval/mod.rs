@@ -503,8 +503,9 @@ impl<'a> Session<'a> {
     /// Whether a fresh evaluation would do exactly what `kept` records: the same locator, the
     /// modules it imported unchanged, and the limits it ran within still holding.
     fn reusable(&self, kept: &Evaluated, locator: &str) -> bool {
+        let depth = self.state.borrow().loading.len();
         kept.locator == locator
-            && self.state.borrow().loading.len() + kept.import_depth <= limits::MAX_IMPORT_DEPTH
+            && depth + kept.import_depth <= limits::MAX_IMPORT_DEPTH
             && self
                 .settled_bytes
                 .get()

@@ -168,8 +168,8 @@ impl<'e> BeforeStmtFuncDyn<'e> for StatementTracker {
 }
 
 impl<'a> Session<'a> {
-    /// The session, for a builtin: the top level of the module being evaluated, if it is the
-    /// caller, is then not kept, as the builtin may read files or change the plan.
+    /// The session, for a builtin: the module whose top level is being evaluated is then not
+    /// kept ([`super::cache::Evaluated`]), as the builtin may read files or change the plan.
     pub fn of<'s>(eval: &'s Evaluator<'_, '_, 'a>) -> &'s Session<'a> {
         let session = Self::unmarked(eval);
         session.effects.set(true);
