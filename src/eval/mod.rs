@@ -350,11 +350,9 @@ impl<'a> Session<'a> {
         {
             let mut state = self.state.borrow_mut();
             state.files.insert(path, &text);
-            state
-                .call_sites
-                .insert(path.to_owned(), parsed.call_sites.clone());
+            state.call_sites.insert(path.to_owned(), parsed.call_sites);
             state.locators.insert(path.to_owned(), locator.to_owned());
-            state.diagnostics.extend(parsed.dialect.iter().cloned());
+            state.diagnostics.extend(parsed.dialect);
             state.modules.insert(path.to_owned(), None);
             state.loading.push(path.to_owned());
         }
@@ -369,7 +367,7 @@ impl<'a> Session<'a> {
                     effects.clear();
                 }
                 self.effects.set(false);
-                let (result, bytes) = self.evaluate(path, &parsed);
+                let (result, bytes) = self.evaluate(path, &parsed.ast);
                 let effects = self
                     .recorded
                     .borrow_mut()
@@ -420,11 +418,7 @@ impl<'a> Session<'a> {
     }
 
     /// Evaluates the top level of a parsed module; also gives the bytes its heap holds.
-    fn evaluate(
-        &self,
-        path: &str,
-        parsed: &cache::Parsed,
-    ) -> (Result<FrozenModule, LoadFailure>, usize) {
+    fn evaluate(&self, path: &str, ast: &AstModule) -> (Result<FrozenModule, LoadFailure>, usize) {
         let loader = LoadStatementLoader {
             session: self,
             from: path,
@@ -434,7 +428,7 @@ impl<'a> Session<'a> {
             eval.extra = Some(self);
             eval.set_loader(&loader);
             self.new_evaluator_limits(&mut eval);
-            let result = eval.eval_module(AstModule::clone(&parsed.ast), &self.globals);
+            let result = eval.eval_module(ast.clone(), &self.globals);
             drop(eval);
             let bytes = module.heap().allocated_bytes();
             self.settled_bytes
