@@ -1,5 +1,6 @@
 //! The pure core: read the package, evaluate it, validate, and produce diagnostics and a plan.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Rule};
@@ -7,7 +8,7 @@ use crate::eval::{self, CheckCache, Place, Session, State};
 use crate::files::SourceFiles;
 use crate::package::{MANIFEST_FILE, Manifest, Resolver, parse_manifest};
 use crate::plan::Plan;
-use crate::source::SourceProvider;
+use crate::source::{Entry, ReadError, SourceProvider};
 use crate::text::{PositionEncoding, Span};
 
 /// The package arguments, as given to `--args` or in an `--args-file`.
@@ -147,14 +148,18 @@ pub fn check_with(
         );
     }
     cache.begin(&resolver);
-    let session = Session {
+    let source = EntriesOnce {
         source,
+        entries: Default::default(),
+    };
+    let session = Session {
+        source: &source,
         cache,
         resolver,
         globals: eval::globals(),
         system: options.system.clone(),
         interrupt: options.interrupt.as_deref(),
-        state: std::cell::RefCell::new(State {
+        state: RefCell::new(State {
             files,
             ..State::default()
         }),
@@ -203,6 +208,34 @@ pub fn check_with(
         files: state.files,
         resolver,
         locators: state.locators,
+    }
+}
+
+/// `source`, asked once per path what is there: builtins ask again and again about the same
+/// folders (those of every `NixBuildSpec`, every imported module), and each question may be a
+/// system call, or in WebAssembly a call out to JavaScript. The files do not change during a
+/// check.
+struct EntriesOnce<'a> {
+    source: &'a dyn SourceProvider,
+    entries: RefCell<HashMap<String, Option<Entry>>>,
+}
+
+impl SourceProvider for EntriesOnce<'_> {
+    fn read(&self, path: &str) -> Result<String, ReadError> {
+        self.source.read(path)
+    }
+
+    fn entry(&self, path: &str) -> Option<Entry> {
+        if let Some(entry) = self.entries.borrow().get(path) {
+            return *entry;
+        }
+        let entry = self.source.entry(path);
+        self.entries.borrow_mut().insert(path.to_owned(), entry);
+        entry
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        self.source.list(dir)
     }
 }
 
