@@ -1,13 +1,14 @@
 //! The pure core: read the package, evaluate it, validate, and produce diagnostics and a plan.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Rule};
-use crate::eval::{self, ParseCache, Place, Session, State};
+use crate::eval::{self, CheckCache, Place, Session, State};
 use crate::files::SourceFiles;
 use crate::package::{MANIFEST_FILE, Manifest, Resolver, parse_manifest};
 use crate::plan::Plan;
-use crate::source::SourceProvider;
+use crate::source::{Entry, ReadError, SourceProvider};
 use crate::text::{PositionEncoding, Span};
 
 /// The package arguments, as given to `--args` or in an `--args-file`.
@@ -99,15 +100,16 @@ impl CheckResult {
 
 /// Checks the package whose root `source` reads.
 pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult {
-    check_with(source, options, &ParseCache::new())
+    check_with(source, options, &CheckCache::new())
 }
 
-/// [`check`], reusing the parses in `parses` of files whose text did not change since the
-/// check that last used it, and leaving there the parses of this one.
+/// [`check`], reusing what `cache` kept from the check that last used it: the parses of files
+/// whose text did not change, and the evaluations of modules that provably evaluate the same
+/// (see [`CheckCache`]); it keeps those of this check. The result is the same as [`check`]'s.
 pub fn check_with(
     source: &dyn SourceProvider,
     options: &CheckOptions,
-    parses: &ParseCache,
+    cache: &CheckCache,
 ) -> CheckResult {
     let mut diagnostics = Vec::new();
     let mut files = SourceFiles::default();
@@ -145,19 +147,29 @@ pub fn check_with(
             &mut diagnostics,
         );
     }
-    let session = Session {
+    cache.begin(&resolver);
+    let source = EntriesOnce {
         source,
-        parses,
+        entries: Default::default(),
+    };
+    let session = Session {
+        source: &source,
+        cache,
         resolver,
         globals: eval::globals(),
         system: options.system.clone(),
         interrupt: options.interrupt.as_deref(),
-        state: std::cell::RefCell::new(State {
+        state: RefCell::new(State {
             files,
             ..State::default()
         }),
         statement: Default::default(),
         settled_bytes: Default::default(),
+        effects: Default::default(),
+        recorded: Default::default(),
+        replaying: Default::default(),
+        texts: Default::default(),
+        verified: Default::default(),
     };
     let args_place = options.args.as_ref().map(|input| Place {
         file: input.origin.clone(),
@@ -175,7 +187,7 @@ pub fn check_with(
     };
 
     let resolver = session.resolver;
-    parses.keep_only_used();
+    cache.keep_only_used();
     let state = session.state.into_inner();
     diagnostics.extend(state.diagnostics);
     diagnostic::normalize(&mut diagnostics);
@@ -196,6 +208,34 @@ pub fn check_with(
         files: state.files,
         resolver,
         locators: state.locators,
+    }
+}
+
+/// `source`, asked once per path what is there: builtins ask again and again about the same
+/// folders (those of every `NixBuildSpec`, every imported module), and each question may be a
+/// system call, or in WebAssembly a call out to JavaScript. The files do not change during a
+/// check.
+struct EntriesOnce<'a> {
+    source: &'a dyn SourceProvider,
+    entries: RefCell<HashMap<String, Option<Entry>>>,
+}
+
+impl SourceProvider for EntriesOnce<'_> {
+    fn read(&self, path: &str) -> Result<String, ReadError> {
+        self.source.read(path)
+    }
+
+    fn entry(&self, path: &str) -> Option<Entry> {
+        if let Some(entry) = self.entries.borrow().get(path) {
+            return *entry;
+        }
+        let entry = self.source.entry(path);
+        self.entries.borrow_mut().insert(path.to_owned(), entry);
+        entry
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        self.source.list(dir)
     }
 }
 

@@ -27,6 +27,6 @@ pub mod native;
 mod wasm;
 
 pub use check::{ArgsInput, CheckOptions, CheckResult, check, check_with};
-pub use eval::ParseCache;
+pub use eval::CheckCache;
 pub use eval::{GLOBAL_NAMES, INSTRUCTION_NAMES};
 pub use limits::MAX_TICKS;

@@ -182,6 +182,12 @@ pub(crate) fn invoke<'v>(
     args: &Arguments<'v, '_>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Value<'v>> {
+    // Only a module importing others, and nothing else, can be kept (`Session::of`);
+    // `import_module` says itself when it did more.
+    let imports = std::ptr::eq(def, &super::builtins::IMPORT_MODULE);
+    if !imports {
+        Session::of(eval);
+    }
     if def.variadic {
         let place = eval
             .call_stack_top_location()
@@ -202,6 +208,7 @@ pub(crate) fn invoke<'v>(
         // Missing or unknown arguments were reported; the rest is still checked by `run`, but
         // its result would rest on guesses.
         let _ = (def.run)(&call, eval)?;
+        Session::of(eval);
         return Ok(eval.heap().alloc(Unknown));
     }
     (def.run)(&call, eval)
@@ -212,7 +219,8 @@ fn bind<'v>(
     args: &Arguments<'v, '_>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Call<'v>> {
-    let session = Session::of(eval);
+    // What it reports is recorded with the module: binding changes nothing else.
+    let session = Session::unmarked(eval);
     let place = eval
         .call_stack_top_location()
         .map(|location| Place::of(&location))

@@ -14,6 +14,7 @@ mod tabs;
 mod values;
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
 use starlark::eval::{BeforeStmtFunc, Evaluator};
@@ -24,6 +25,7 @@ use starlark::values::structs::StructRef;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{Value, ValueLike};
 
+use cache::{Effect, Evaluated};
 use session::StatementTracker;
 pub(crate) use session::{Place, Session, State};
 
@@ -36,7 +38,7 @@ use values::{PlanObject, Unknown};
 pub(crate) use args::{BuiltinDef, DESCRIPTION_PARAM, Param};
 pub use builtins::{GLOBAL_NAMES, INSTRUCTION_NAMES};
 pub(crate) use builtins::{INSTRUCTIONS as INSTRUCTION_DEFS, MODULE_DOCS, globals as global_defs};
-pub use cache::ParseCache;
+pub use cache::CheckCache;
 
 /// Kurtosis runs go-starlark with its default options; these are the nearest starlark-rust
 /// settings. What go-starlark forbids beyond them is checked in [`dialect`].
@@ -257,6 +259,34 @@ impl<'a> Session<'a> {
         locator: &str,
         requested_at: Option<&Place>,
     ) -> Result<FrozenModule, LoadFailure> {
+        let result = self.load_module_once(path, locator, requested_at);
+        // The importing module is kept only with what it imported.
+        let serial = match result {
+            Ok(_) => self.state.borrow().kept.get(path).map(|kept| kept.serial),
+            Err(_) => None,
+        };
+        match serial {
+            Some(serial) => {
+                if let Some(effects) = self.recorded.borrow_mut().last_mut() {
+                    effects.push(Effect::Import {
+                        path: path.to_owned(),
+                        locator: locator.to_owned(),
+                        requested_at: requested_at.cloned(),
+                        serial,
+                    });
+                }
+            }
+            None => self.effects.set(true),
+        }
+        result
+    }
+
+    fn load_module_once(
+        &self,
+        path: &str,
+        locator: &str,
+        requested_at: Option<&Place>,
+    ) -> Result<FrozenModule, LoadFailure> {
         {
             let state = self.state.borrow();
             match state.modules.get(path) {
@@ -286,7 +316,7 @@ impl<'a> Session<'a> {
             );
             return Err(LoadFailure::Reported);
         }
-        let text = match self.source.read(path) {
+        let text = match self.read(path) {
             Ok(text) => text,
             Err(error) => {
                 if let Some(place) = requested_at {
@@ -304,8 +334,8 @@ impl<'a> Session<'a> {
             self.report(too_deep);
             return Err(LoadFailure::Reported);
         }
-        let parsed = match self.parses.parse(path, &text) {
-            Ok(parsed) => parsed,
+        let (parsed, kept) = match self.cache.entry(path, &text) {
+            Ok(found) => found,
             Err(error) => {
                 self.state.borrow_mut().files.insert(path, &text);
                 self.report_error(
@@ -327,28 +357,89 @@ impl<'a> Session<'a> {
             state.modules.insert(path.to_owned(), None);
             state.loading.push(path.to_owned());
         }
+        self.recorded.borrow_mut().push(Vec::new());
+        let outer_effects = self.effects.replace(false);
+        let reused = kept.filter(|kept| self.reusable(kept, locator) && self.replay(kept));
+        let (result, kept) = match reused {
+            Some(kept) => (Ok(kept.module.clone()), Some(kept)),
+            None => {
+                // A replay given up midway leaves its imports loaded; they are imported again.
+                if let Some(effects) = self.recorded.borrow_mut().last_mut() {
+                    effects.clear();
+                }
+                self.effects.set(false);
+                let (result, bytes) = self.evaluate(path, &parsed.ast);
+                let effects = self
+                    .recorded
+                    .borrow_mut()
+                    .last_mut()
+                    .map(std::mem::take)
+                    .unwrap_or_default();
+                let kept = match &result {
+                    Ok(module) if !self.effects.get() && !values::stand_in_shaped() => {
+                        self.keep(locator, module, effects, bytes)
+                    }
+                    _ => None,
+                };
+                self.cache.set_evaluated(path, kept.clone());
+                // What was verified may rest on the evaluation just replaced.
+                self.verified.borrow_mut().clear();
+                (result, kept)
+            }
+        };
+        self.recorded.borrow_mut().pop();
+        self.effects.set(outer_effects);
+        let mut state = self.state.borrow_mut();
+        state.loading.pop();
+        match result {
+            Ok(module) => {
+                if let Some(kept) = kept {
+                    state.kept.insert(path.to_owned(), kept);
+                }
+                state.modules.insert(path.to_owned(), Some(module.clone()));
+                Ok(module)
+            }
+            Err(failure) => {
+                state.modules.remove(path);
+                Err(failure)
+            }
+        }
+    }
+
+    /// The text of the file at `path`, read once per check.
+    fn read(&self, path: &str) -> Result<String, ReadError> {
+        if let Some(text) = self.texts.borrow().get(path) {
+            return Ok(text.clone());
+        }
+        let text = self.source.read(path)?;
+        self.texts
+            .borrow_mut()
+            .insert(path.to_owned(), text.clone());
+        Ok(text)
+    }
+
+    /// Evaluates the top level of a parsed module; also gives the bytes its heap holds.
+    fn evaluate(&self, path: &str, ast: &AstModule) -> (Result<FrozenModule, LoadFailure>, usize) {
         let loader = LoadStatementLoader {
             session: self,
             from: path,
         };
-        let result = Module::with_temp_heap(|module| {
+        Module::with_temp_heap(|module| {
             let mut eval = Evaluator::new(&module);
             eval.extra = Some(self);
             eval.set_loader(&loader);
             self.new_evaluator_limits(&mut eval);
-            let result = eval.eval_module(parsed.ast, &self.globals);
+            let result = eval.eval_module(ast.clone(), &self.globals);
             drop(eval);
-            self.settled_bytes.set(
-                self.settled_bytes
-                    .get()
-                    .saturating_add(module.heap().allocated_bytes()),
-            );
+            let bytes = module.heap().allocated_bytes();
+            self.settled_bytes
+                .set(self.settled_bytes.get().saturating_add(bytes));
             let too_deep = result.as_ref().ok().and_then(|_| too_deep_global(&module));
             if let Some(name) = too_deep {
                 self.report(too_deep_value(path, &name));
-                return Err(LoadFailure::Reported);
+                return (Err(LoadFailure::Reported), bytes);
             }
-            match result {
+            let result = match result {
                 Ok(_) => module.freeze().map_err(|error| {
                     self.report_error(
                         &starlark::Error::from(error),
@@ -369,20 +460,130 @@ impl<'a> Session<'a> {
                     );
                     Err(LoadFailure::Reported)
                 }
-            }
-        });
-        let mut state = self.state.borrow_mut();
-        state.loading.pop();
-        match result {
-            Ok(module) => {
-                state.modules.insert(path.to_owned(), Some(module.clone()));
-                Ok(module)
-            }
-            Err(failure) => {
-                state.modules.remove(path);
-                Err(failure)
+            };
+            (result, bytes)
+        })
+    }
+
+    /// A new kept evaluation of a module whose top level did only `effects`.
+    fn keep(
+        &self,
+        locator: &str,
+        module: &FrozenModule,
+        effects: Vec<Effect>,
+        bytes: usize,
+    ) -> Option<Rc<Evaluated>> {
+        let mut bytes_with_imports = bytes;
+        let mut import_depth = 0;
+        for effect in &effects {
+            if let Effect::Import { path, serial, .. } = effect {
+                let imported = self
+                    .state
+                    .borrow()
+                    .kept
+                    .get(path)
+                    .filter(|imported| imported.serial == *serial)
+                    .cloned()?;
+                bytes_with_imports = bytes_with_imports.saturating_add(imported.bytes_with_imports);
+                import_depth = import_depth.max(imported.import_depth + 1);
             }
         }
+        Some(Rc::new(Evaluated {
+            serial: self.cache.next_serial(),
+            locator: locator.to_owned(),
+            module: module.clone(),
+            effects,
+            bytes,
+            bytes_with_imports,
+            import_depth,
+            last_statement: self.statement.span(),
+        }))
+    }
+
+    /// Whether a fresh evaluation would do exactly what `kept` records: the same locator, the
+    /// modules it imported unchanged, and the limits it ran within still holding.
+    fn reusable(&self, kept: &Evaluated, locator: &str) -> bool {
+        let depth = self.state.borrow().loading.len();
+        kept.locator == locator
+            && depth + kept.import_depth <= limits::MAX_IMPORT_DEPTH
+            && self
+                .settled_bytes
+                .get()
+                .saturating_add(kept.bytes_with_imports)
+                <= limits::MEMORY_BUDGET
+            // Past the deadline, evaluating would stop: do it. (Asked once per replay, as an
+            // evaluation would not notice in between.)
+            && (self.replaying.get() || !self.interrupt.is_some_and(|interrupt| interrupt()))
+            && kept
+                .imports()
+                .all(|(path, locator, serial)| self.unchanged(path, locator, serial))
+    }
+
+    /// Whether importing `path` as `locator` now gives the evaluation with `serial`.
+    fn unchanged(&self, path: &str, locator: &str, serial: u64) -> bool {
+        {
+            let state = self.state.borrow();
+            if let Some(loaded) = state.kept.get(path) {
+                return loaded.serial == serial;
+            }
+            if state.modules.contains_key(path) {
+                return false;
+            }
+        }
+        self.verify(path)
+            .is_some_and(|kept| kept.serial == serial && kept.locator == locator)
+    }
+
+    /// The kept evaluation of `path`, if its text and those of the modules it imported are
+    /// unchanged.
+    fn verify(&self, path: &str) -> Option<Rc<Evaluated>> {
+        if let Some(known) = self.verified.borrow().get(path) {
+            return known.clone();
+        }
+        // Imports were kept before their importer, with lower serials: this ends.
+        let text = self.read(path).ok()?;
+        let kept = self.cache.evaluated_for(path, &text).filter(|kept| {
+            kept.imports()
+                .all(|(path, locator, serial)| self.unchanged(path, locator, serial))
+        });
+        self.verified
+            .borrow_mut()
+            .insert(path.to_owned(), kept.clone());
+        kept
+    }
+
+    /// Does to the check what evaluating the module `kept` is of did: its imports, in order,
+    /// and its reports. `false` when an import did not give the evaluation it gave then.
+    fn replay(&self, kept: &Evaluated) -> bool {
+        let outer = self.replaying.replace(true);
+        let mut replayed = true;
+        for effect in &kept.effects {
+            match effect {
+                Effect::Report(diagnostic) => self.report(diagnostic.clone()),
+                Effect::Import {
+                    path,
+                    locator,
+                    requested_at,
+                    serial,
+                } => {
+                    let loaded = self.load_module(path, locator, requested_at.as_ref());
+                    let same = loaded.is_ok()
+                        && (self.state.borrow().kept.get(path))
+                            .is_some_and(|loaded| loaded.serial == *serial);
+                    if !same {
+                        replayed = false;
+                        break;
+                    }
+                }
+            }
+        }
+        self.replaying.set(outer);
+        if replayed {
+            self.settled_bytes
+                .set(self.settled_bytes.get().saturating_add(kept.bytes));
+            self.statement.set(kept.last_statement.clone());
+        }
+        replayed
     }
 
     fn report_cycle(&self, path: &str, requested_at: Option<&Place>) {

@@ -1,6 +1,6 @@
 //! The state of one evaluation, reachable from every builtin through `Evaluator::extra`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -9,6 +9,7 @@ use starlark::codemap::{FileSpan, FileSpanRef};
 use starlark::environment::{FrozenModule, Globals};
 use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
 
+use super::cache::{Effect, Evaluated};
 use super::callsites::CallSites;
 use crate::diagnostic::{Diagnostic, Fix};
 use crate::files::SourceFiles;
@@ -69,6 +70,8 @@ pub(crate) struct State {
     pub modules: HashMap<String, Option<FrozenModule>>,
     /// The chain of modules being evaluated, for cycle reports.
     pub loading: Vec<String>,
+    /// The kept evaluation of each module loaded so far that has one.
+    pub kept: HashMap<String, Rc<Evaluated>>,
     pub steps: Vec<Step>,
     pub images: Vec<Image>,
     /// Each image name's index in `images` and where it was given its source, to report
@@ -95,7 +98,7 @@ pub(crate) struct State {
 #[derive(ProvidesStaticType)]
 pub(crate) struct Session<'a> {
     pub source: &'a dyn SourceProvider,
-    pub parses: &'a super::ParseCache,
+    pub cache: &'a super::CheckCache,
     pub resolver: Resolver,
     pub globals: Globals,
     pub system: String,
@@ -105,7 +108,19 @@ pub(crate) struct Session<'a> {
     /// The statement being evaluated, for errors that starlark reports without a place.
     pub statement: Rc<CurrentStatement>,
     /// Bytes the heaps of the modules evaluated so far hold, against the memory budget.
-    pub settled_bytes: std::cell::Cell<usize>,
+    pub settled_bytes: Cell<usize>,
+    /// Whether the top level of the module being evaluated did more than import modules: set
+    /// by every builtin it calls (through [`Session::of`]), so that it is not kept.
+    pub effects: Cell<bool>,
+    /// What the top level of each module being evaluated did, innermost last.
+    pub recorded: RefCell<Vec<Vec<Effect>>>,
+    /// Whether a kept evaluation is being replayed.
+    pub replaying: Cell<bool>,
+    /// The files read so far.
+    pub texts: RefCell<HashMap<String, String>>,
+    /// The kept evaluation of each module whose text, and those of the modules it imported,
+    /// are unchanged, as found so far (`None`: changed or not kept).
+    pub verified: RefCell<HashMap<String, Option<Rc<Evaluated>>>>,
 }
 
 /// The statement evaluation is at. A runaway evaluation is stopped by starlark without a
@@ -116,6 +131,14 @@ pub(crate) struct CurrentStatement(RefCell<Option<FileSpan>>);
 impl CurrentStatement {
     pub fn place(&self) -> Option<Place> {
         self.0.borrow().as_ref().map(Place::of)
+    }
+
+    pub fn span(&self) -> Option<FileSpan> {
+        self.0.borrow().clone()
+    }
+
+    pub fn set(&self, span: Option<FileSpan>) {
+        *self.0.borrow_mut() = span;
     }
 }
 
@@ -137,7 +160,7 @@ impl<'e> BeforeStmtFuncDyn<'e> for StatementTracker {
             _ => *current = Some(span.to_file_span()),
         }
         drop(current);
-        if super::budget::over_budget(eval, Session::of(eval).settled_bytes.get()) {
+        if super::budget::over_budget(eval, Session::unmarked(eval).settled_bytes.get()) {
             return Err(super::budget::exceeded(None));
         }
         Ok(())
@@ -145,7 +168,16 @@ impl<'e> BeforeStmtFuncDyn<'e> for StatementTracker {
 }
 
 impl<'a> Session<'a> {
+    /// The session, for a builtin: the module whose top level is being evaluated is then not
+    /// kept ([`super::cache::Evaluated`]), as the builtin may read files or change the plan.
     pub fn of<'s>(eval: &'s Evaluator<'_, '_, 'a>) -> &'s Session<'a> {
+        let session = Self::unmarked(eval);
+        session.effects.set(true);
+        session
+    }
+
+    /// The session, for what does not change the check.
+    pub fn unmarked<'s>(eval: &'s Evaluator<'_, '_, 'a>) -> &'s Session<'a> {
         eval.extra
             .and_then(|extra| extra.downcast_ref::<Session<'a>>())
             .expect("the evaluator always carries the session")
@@ -157,6 +189,9 @@ impl<'a> Session<'a> {
         let runaway = crate::diagnostic::Rule::RunawayEvaluation;
         if diagnostic.rule == runaway && state.diagnostics.iter().any(|d| d.rule == runaway) {
             return;
+        }
+        if let Some(effects) = self.recorded.borrow_mut().last_mut() {
+            effects.push(Effect::Report(diagnostic.clone()));
         }
         state.diagnostics.push(diagnostic);
     }

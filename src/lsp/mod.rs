@@ -27,7 +27,7 @@ use lsp_types::{
 use serde_json::Value;
 
 use crate::check::{CheckOptions, CheckResult, check_with};
-use crate::eval::ParseCache;
+use crate::eval::CheckCache;
 use crate::source::{Entry, EntryKind, ReadError};
 use crate::text::{LineIndex, PositionEncoding};
 use diagnostics::Positions;
@@ -60,8 +60,9 @@ struct Package {
     published: BTreeMap<String, Vec<Published>>,
     /// The last check, which editor questions about the package rest on.
     result: Option<CheckResult>,
-    /// Parses of the package's files, so that a re-check parses only what was edited.
-    parses: ParseCache,
+    /// What the last check kept, so that a re-check parses only what was edited and evaluates
+    /// only the modules that changed or import one that did.
+    cache: CheckCache,
 }
 
 /// A diagnostic as sent, with the quick fix a code action offers for it.
@@ -367,7 +368,7 @@ impl Server {
             packages_dir: self.packages_dir.clone(),
             ..CheckOptions::default()
         };
-        let result = check_with(&source, &options, &package.parses);
+        let result = check_with(&source, &options, &package.cache);
         let uri_of = |file: &str| self.uri_of(&absolute_in(root, file));
         let positions = Positions {
             files: &result.files,

@@ -62,7 +62,7 @@ pub enum Resolution {
     Remote { locator: String },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Mount {
     locator_prefix: String,
     path_prefix: String,
@@ -89,7 +89,7 @@ impl Pin {
 }
 
 /// Resolves locators for one check.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolver {
     package: String,
     replace: Vec<(String, String)>,

@@ -1,5 +1,6 @@
 //! `import_module`, `read_file` and the disabled `print`.
 
+use starlark::environment::FrozenModule;
 use starlark::eval::Evaluator;
 use starlark::values::Value;
 use starlark::values::structs::AllocStruct;
@@ -89,37 +90,10 @@ fn import_module<'v>(
     call: &Call<'v>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Value<'v>> {
-    let session = Session::of(eval);
-    let place = call.place_of("module_file");
-    let Some(locator) = call.string(session, "module_file") else {
-        return Ok(eval.heap().alloc(Unknown));
-    };
-    let Some(resolution) = resolve_locator(session, &place, &locator) else {
-        return Ok(eval.heap().alloc(Unknown));
-    };
-    let (path, absolute, in_root_package) = match resolution {
-        Resolution::Local {
-            path,
-            locator,
-            in_root_package,
-        } => (path, locator, in_root_package),
-        Resolution::Remote { locator } => {
-            report_remote(session, &place, &locator);
-            return Ok(eval.heap().alloc(Unknown));
-        }
-    };
-    if session.source.entry(&path).map(|entry| entry.kind) != Some(EntryKind::File) {
-        if in_root_package {
-            session.report(
-                Diagnostic::new(Rule::FileNotFound, &place.file, place.span, format!("there is no module `{path}` in the package"))
-                    .with_help("relative locators start from the folder of the calling file; a leading `/` starts from the package root"),
-            );
-        } else {
-            report_remote(session, &place, &absolute);
-        }
-        return Ok(eval.heap().alloc(Unknown));
-    }
-    let Ok(module) = session.load_module(&path, &absolute, Some(&place)) else {
+    // Importing leaves the module's top level reusable; anything else here does not.
+    let session = Session::unmarked(eval);
+    let Some(module) = imported_module(call, session) else {
+        session.effects.set(true);
         return Ok(eval.heap().alloc(Unknown));
     };
     let heap = eval.heap();
@@ -133,6 +107,35 @@ fn import_module<'v>(
         }
     }
     Ok(heap.alloc(AllocStruct(members)))
+}
+
+/// The module `import_module` imports, after reporting why there is none.
+fn imported_module(call: &Call, session: &Session) -> Option<FrozenModule> {
+    let place = call.place_of("module_file");
+    let locator = call.string(session, "module_file")?;
+    let (path, absolute, in_root_package) = match resolve_locator(session, &place, &locator)? {
+        Resolution::Local {
+            path,
+            locator,
+            in_root_package,
+        } => (path, locator, in_root_package),
+        Resolution::Remote { locator } => {
+            report_remote(session, &place, &locator);
+            return None;
+        }
+    };
+    if session.source.entry(&path).map(|entry| entry.kind) != Some(EntryKind::File) {
+        if in_root_package {
+            session.report(
+                Diagnostic::new(Rule::FileNotFound, &place.file, place.span, format!("there is no module `{path}` in the package"))
+                    .with_help("relative locators start from the folder of the calling file; a leading `/` starts from the package root"),
+            );
+        } else {
+            report_remote(session, &place, &absolute);
+        }
+        return None;
+    }
+    session.load_module(&path, &absolute, Some(&place)).ok()
 }
 
 fn read_file<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<Value<'v>> {

@@ -105,6 +105,7 @@ pub const INSTRUCTION_NAMES: &[&str] = &[
     "get_cluster_type",
 ];
 
+pub(crate) use helpers::IMPORT_MODULE;
 pub(crate) use modules::MODULE_DOCS;
 
 /// Every global builtin, in the order Kurtosis lists them.
