@@ -17,6 +17,8 @@ pub mod limits;
 pub mod lsp;
 pub mod package;
 pub mod plan;
+#[cfg(any(target_arch = "wasm32", test))]
+mod pretty_json;
 pub mod source;
 pub mod text;
 

@@ -23,6 +23,7 @@ use crate::diagnostic::{Diagnostic, Rule, RuleInfo};
 use crate::files::SourceFiles;
 use crate::package::{MANIFEST_FILE, Manifest, Resolver};
 use crate::plan::Plan;
+use crate::pretty_json::pretty_json;
 use crate::source::{Entry, EntryKind, MemorySource, ReadError, SourceProvider, normalize};
 use crate::text::{PositionEncoding, Span};
 
@@ -831,8 +832,8 @@ impl Workspace {
         let encoding = self.settings.encoding;
         match view {
             View::Check => to_js(&result.json_report(encoding)),
-            View::CheckJson => serde_json::to_string_pretty(&result.json_report(encoding))
-                .map(|json| JsValue::from(json + "\n"))
+            View::CheckJson => serde_json::to_string(&result.json_report(encoding))
+                .map(|json| JsValue::from(pretty_json(&json) + "\n"))
                 .map_err(|error| js_error(&error.to_string())),
             View::Render => Ok(result.render_human(false).into()),
             View::RenderPlan => Ok(crate::plan::render_human(&result.plan).into()),

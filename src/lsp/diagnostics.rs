@@ -2,10 +2,9 @@
 
 use std::str::FromStr;
 
-use lsp_types::{
-    CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
-    Uri,
-};
+use lsp_types::{DiagnosticSeverity, Uri};
+
+use super::messages::{self, CodeDescription, DiagnosticRelatedInformation, Location};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::files::SourceFiles;
@@ -20,23 +19,23 @@ pub(crate) struct Positions<'a> {
 }
 
 impl Positions<'_> {
-    pub fn range(&self, file: &str, span: Span) -> lsp_types::Range {
+    pub fn range(&self, file: &str, span: Span) -> messages::Range {
         lsp_range(self.files.range(file, span, self.encoding))
     }
 }
 
-pub(crate) fn lsp_range(range: Range) -> lsp_types::Range {
-    let position = |position: crate::text::Position| lsp_types::Position {
+pub(crate) fn lsp_range(range: Range) -> messages::Range {
+    let position = |position: crate::text::Position| messages::Position {
         line: position.line,
         character: position.character,
     };
-    lsp_types::Range {
+    messages::Range {
         start: position(range.start),
         end: position(range.end),
     }
 }
 
-pub(crate) fn to_lsp(diagnostic: &Diagnostic, positions: &Positions) -> lsp_types::Diagnostic {
+pub(crate) fn to_lsp(diagnostic: &Diagnostic, positions: &Positions) -> messages::Diagnostic {
     let related: Vec<DiagnosticRelatedInformation> = diagnostic
         .labels
         .iter()
@@ -55,22 +54,20 @@ pub(crate) fn to_lsp(diagnostic: &Diagnostic, positions: &Positions) -> lsp_type
         Some(help) => format!("{}\nhelp: {help}", diagnostic.message),
         None => diagnostic.message.clone(),
     };
-    lsp_types::Diagnostic {
+    messages::Diagnostic {
         range: positions.range(&diagnostic.file, diagnostic.span),
-        severity: Some(match diagnostic.severity {
+        severity: match diagnostic.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
             Severity::Info => DiagnosticSeverity::INFORMATION,
             Severity::Hint => DiagnosticSeverity::HINT,
-        }),
-        code: Some(NumberOrString::String(diagnostic.rule.code().to_owned())),
+        },
+        code: diagnostic.rule.code().to_owned(),
         code_description: Uri::from_str(&diagnostic.rule.documentation_url())
             .ok()
             .map(|href| CodeDescription { href }),
-        source: Some("starflake".to_owned()),
+        source: "starflake",
         message,
         related_information: (!related.is_empty()).then_some(related),
-        tags: None,
-        data: None,
     }
 }

@@ -1,15 +1,14 @@
 //! Hover, completion, signature help, go to definition and document symbols: the answers of
 //! [`crate::ide`], over byte offsets, converted to LSP positions here at the edge.
 
-use lsp_types::{
-    CompletionItem, CompletionItemKind, CompletionParams, CompletionTextEdit, DocumentSymbol,
-    DocumentSymbolParams, Documentation, GotoDefinitionParams, Hover, HoverContents, HoverParams,
-    Location, MarkupContent, MarkupKind, ParameterInformation, ParameterLabel, SignatureHelp,
-    SignatureHelpParams, SignatureInformation, SymbolKind, TextDocumentPositionParams, TextEdit,
-    Uri,
-};
+use lsp_types::{CompletionItemKind, SymbolKind, Uri};
 
 use super::diagnostics::lsp_range;
+use super::messages::{
+    CompletionItem, DocumentSymbol, Hover, Location, MarkupContent, ParameterInformation, Position,
+    Range, SignatureHelp, SignatureInformation, TextDocumentParams, TextDocumentPositionParams,
+    TextEdit,
+};
 use super::workspace::{PackageSource, absolute_in};
 use super::{Server, uri};
 use crate::check::CheckResult;
@@ -33,7 +32,7 @@ impl FileText {
         }
     }
 
-    fn offset(&self, position: lsp_types::Position) -> u32 {
+    fn offset(&self, position: Position) -> u32 {
         let position = crate::text::Position {
             line: position.line,
             character: position.character,
@@ -41,7 +40,7 @@ impl FileText {
         self.index.offset(&self.text, position, self.encoding)
     }
 
-    fn range(&self, span: Span) -> lsp_types::Range {
+    fn range(&self, span: Span) -> Range {
         lsp_range(self.index.range(&self.text, span, self.encoding))
     }
 }
@@ -70,13 +69,6 @@ impl Asked<'_> {
             uri: self.server.uri_of(&absolute_in(self.root, file))?,
             range: text.range(span),
         })
-    }
-}
-
-fn markdown(value: String) -> MarkupContent {
-    MarkupContent {
-        kind: MarkupKind::Markdown,
-        value,
     }
 }
 
@@ -111,40 +103,40 @@ impl Server {
         Some((asked, offset))
     }
 
-    pub(super) fn hover(&self, params: HoverParams) -> Option<Hover> {
-        let (asked, offset) = self.at(&params.text_document_position_params)?;
+    pub(super) fn hover(&self, params: TextDocumentPositionParams) -> Option<Hover> {
+        let (asked, offset) = self.at(&params)?;
         let hover = asked.analysis().hover(&asked.file, offset)?;
         Some(Hover {
-            contents: HoverContents::Markup(markdown(hover.markdown)),
-            range: Some(asked.text.range(hover.span)),
+            contents: MarkupContent::markdown(hover.markdown),
+            range: asked.text.range(hover.span),
         })
     }
 
-    pub(super) fn completion(&self, params: CompletionParams) -> Vec<CompletionItem> {
-        let Some((asked, offset)) = self.at(&params.text_document_position) else {
+    pub(super) fn completion(&self, params: TextDocumentPositionParams) -> Vec<CompletionItem> {
+        let Some((asked, offset)) = self.at(&params) else {
             return Vec::new();
         };
         let completions = asked.analysis().completions(&asked.file, offset);
         completions
             .into_iter()
             .map(|completion| CompletionItem {
-                kind: Some(completion_kind(completion.kind)),
+                kind: completion_kind(completion.kind),
                 detail: completion.detail,
-                documentation: completion
-                    .documentation
-                    .map(|text| Documentation::MarkupContent(markdown(text))),
-                text_edit: Some(CompletionTextEdit::Edit(TextEdit {
+                documentation: completion.documentation.map(MarkupContent::markdown),
+                text_edit: TextEdit {
                     range: asked.text.range(completion.replace),
                     new_text: completion.insert,
-                })),
+                },
                 label: completion.label,
-                ..CompletionItem::default()
             })
             .collect()
     }
 
-    pub(super) fn signature_help(&self, params: SignatureHelpParams) -> Option<SignatureHelp> {
-        let (asked, offset) = self.at(&params.text_document_position_params)?;
+    pub(super) fn signature_help(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Option<SignatureHelp> {
+        let (asked, offset) = self.at(&params)?;
         let help = asked.analysis().signature_help(&asked.file, offset)?;
         // Parameter labels are offsets into the signature label, counted like positions.
         let count = |end: u32| {
@@ -159,30 +151,25 @@ impl Server {
             .params
             .iter()
             .map(|param| ParameterInformation {
-                label: ParameterLabel::LabelOffsets([
-                    count(param.label.start),
-                    count(param.label.end),
-                ]),
-                documentation: Some(Documentation::MarkupContent(markdown(
-                    param.documentation.clone(),
-                ))),
+                label: [count(param.label.start), count(param.label.end)],
+                documentation: MarkupContent::markdown(param.documentation.clone()),
             })
             .collect();
         let active = help.active_param.map(|index| index as u32);
         Some(SignatureHelp {
             signatures: vec![SignatureInformation {
                 label: help.label.clone(),
-                documentation: Some(Documentation::MarkupContent(markdown(help.documentation))),
-                parameters: Some(parameters),
+                documentation: MarkupContent::markdown(help.documentation),
+                parameters,
                 active_parameter: active,
             }],
-            active_signature: Some(0),
+            active_signature: 0,
             active_parameter: active,
         })
     }
 
-    pub(super) fn definition(&self, params: GotoDefinitionParams) -> Vec<Location> {
-        let Some((asked, offset)) = self.at(&params.text_document_position_params) else {
+    pub(super) fn definition(&self, params: TextDocumentPositionParams) -> Vec<Location> {
+        let Some((asked, offset)) = self.at(&params) else {
             return Vec::new();
         };
         let targets = asked.analysis().definition(&asked.file, offset);
@@ -192,7 +179,7 @@ impl Server {
             .collect()
     }
 
-    pub(super) fn document_symbols(&self, params: DocumentSymbolParams) -> Vec<DocumentSymbol> {
+    pub(super) fn document_symbols(&self, params: TextDocumentParams) -> Vec<DocumentSymbol> {
         let Some(asked) = self.asked(&params.text_document.uri) else {
             return Vec::new();
         };
@@ -231,8 +218,6 @@ fn document_symbol(symbol: ide::Symbol, text: &FileText) -> DocumentSymbol {
         .into_iter()
         .map(|child| document_symbol(child, text))
         .collect();
-    // `deprecated` is a field lsp-types still requires in the struct.
-    #[allow(deprecated)]
     DocumentSymbol {
         name: symbol.name,
         detail: symbol.detail,
@@ -241,8 +226,6 @@ fn document_symbol(symbol: ide::Symbol, text: &FileText) -> DocumentSymbol {
             ide::SymbolKind::Value => SymbolKind::VARIABLE,
             ide::SymbolKind::Service => SymbolKind::OBJECT,
         },
-        tags: None,
-        deprecated: None,
         range: text.range(symbol.span),
         selection_range: text.range(symbol.selection_span),
         children: (!children.is_empty()).then_some(children),

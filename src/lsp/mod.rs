@@ -7,6 +7,7 @@
 
 mod diagnostics;
 mod features;
+mod messages;
 mod protocol;
 pub mod uri;
 mod workspace;
@@ -14,23 +15,21 @@ mod workspace;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
+use lsp_types::Uri;
 use lsp_types::notification::{self, Notification as _};
 use lsp_types::request::{self, Request as _};
-use lsp_types::{
-    CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams,
-    CodeActionProviderCapability, CompletionOptions, DidChangeTextDocumentParams,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, HoverProviderCapability,
-    InitializeParams, InitializeResult, OneOf, PositionEncodingKind, PublishDiagnosticsParams,
-    ServerCapabilities, ServerInfo, SignatureHelpOptions, TextDocumentContentChangeEvent,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
-};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::check::{CheckOptions, CheckResult, check_with};
 use crate::eval::CheckCache;
 use crate::source::{Entry, EntryKind, ReadError};
 use crate::text::{LineIndex, PositionEncoding};
 use diagnostics::Positions;
+use messages::{
+    CodeAction, CodeActionParams, DidChangeTextDocumentParams, DidOpenTextDocumentParams,
+    InitializeParams, PublishDiagnosticsParams, QUICKFIX, TextDocumentContentChangeEvent,
+    TextDocumentParams, TextEdit, WorkspaceEdit,
+};
 use protocol::{ErrorCode, Incoming, ResponseError};
 use workspace::{Document, Documents, PackageSource, absolute_in, package_root};
 
@@ -68,7 +67,7 @@ struct Package {
 /// A diagnostic as sent, with the quick fix a code action offers for it.
 #[derive(Clone, PartialEq)]
 struct Published {
-    diagnostic: lsp_types::Diagnostic,
+    diagnostic: messages::Diagnostic,
     fix: Option<(String, TextEdit)>,
 }
 
@@ -149,7 +148,7 @@ impl Server {
             (Lifecycle::AwaitingInitialize, request::Initialize::METHOD) => {
                 let result = self.initialize(protocol::params(params)?);
                 self.lifecycle = Lifecycle::Running;
-                protocol::to_value(result)
+                Ok(result)
             }
             (Lifecycle::AwaitingInitialize, _) => Err(ResponseError::new(
                 ErrorCode::ServerNotInitialized,
@@ -230,48 +229,32 @@ impl Server {
         }
     }
 
-    fn initialize(&mut self, params: InitializeParams) -> InitializeResult {
+    fn initialize(&mut self, params: InitializeParams) -> Value {
         let offered = params
             .capabilities
             .general
             .and_then(|general| general.position_encodings)
             .unwrap_or_default();
-        let (encoding, kind) = if offered.contains(&PositionEncodingKind::UTF8) {
-            (PositionEncoding::Utf8, PositionEncodingKind::UTF8)
+        let (encoding, kind) = if offered.iter().any(|kind| kind == "utf-8") {
+            (PositionEncoding::Utf8, "utf-8")
         } else {
-            (PositionEncoding::Utf16, PositionEncodingKind::UTF16)
+            (PositionEncoding::Utf16, "utf-16")
         };
         self.encoding = encoding;
-        InitializeResult {
-            capabilities: ServerCapabilities {
-                position_encoding: Some(kind),
-                text_document_sync: Some(TextDocumentSyncCapability::Kind(
-                    TextDocumentSyncKind::INCREMENTAL,
-                )),
-                code_action_provider: Some(CodeActionProviderCapability::Options(
-                    CodeActionOptions {
-                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
-                        ..CodeActionOptions::default()
-                    },
-                )),
-                hover_provider: Some(HoverProviderCapability::Simple(true)),
-                completion_provider: Some(CompletionOptions {
-                    trigger_characters: Some([".", "\"", "/", "("].map(str::to_owned).to_vec()),
-                    ..CompletionOptions::default()
-                }),
-                signature_help_provider: Some(SignatureHelpOptions {
-                    trigger_characters: Some(vec!["(".to_owned(), ",".to_owned()]),
-                    ..SignatureHelpOptions::default()
-                }),
-                definition_provider: Some(OneOf::Left(true)),
-                document_symbol_provider: Some(OneOf::Left(true)),
-                ..ServerCapabilities::default()
+        // `textDocumentSync` 2: incremental changes.
+        json!({
+            "capabilities": {
+                "positionEncoding": kind,
+                "textDocumentSync": 2,
+                "codeActionProvider": { "codeActionKinds": [QUICKFIX] },
+                "hoverProvider": true,
+                "completionProvider": { "triggerCharacters": [".", "\"", "/", "("] },
+                "signatureHelpProvider": { "triggerCharacters": ["(", ","] },
+                "definitionProvider": true,
+                "documentSymbolProvider": true,
             },
-            server_info: Some(ServerInfo {
-                name: "starflake".to_owned(),
-                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-            }),
-        }
+            "serverInfo": { "name": "starflake", "version": env!("CARGO_PKG_VERSION") },
+        })
     }
 
     fn did_open(&mut self, params: DidOpenTextDocumentParams, out: &mut Vec<String>) {
@@ -315,7 +298,7 @@ impl Server {
         }
     }
 
-    fn did_close(&mut self, params: DidCloseTextDocumentParams, out: &mut Vec<String>) {
+    fn did_close(&mut self, params: TextDocumentParams, out: &mut Vec<String>) {
         let Some(path) = uri::path_of(params.text_document.uri.as_str()) else {
             return;
         };
@@ -413,7 +396,7 @@ impl Server {
 
     /// `textDocument/publishDiagnostics` for one file: what every package reports on it.
     fn publish(&self, path: &str) -> Option<String> {
-        let mut diagnostics: Vec<lsp_types::Diagnostic> = Vec::new();
+        let mut diagnostics: Vec<messages::Diagnostic> = Vec::new();
         for published in self.published(path) {
             if !diagnostics.contains(&published.diagnostic) {
                 diagnostics.push(published.diagnostic.clone());
@@ -439,19 +422,19 @@ impl Server {
     }
 
     /// `textDocument/codeAction`: the quick fixes of the diagnostics in the range.
-    fn code_actions(&self, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
-        let wants_quick_fixes = params.context.only.as_ref().is_none_or(|kinds| {
-            kinds
-                .iter()
-                .any(|kind| CodeActionKind::QUICKFIX.as_str().starts_with(kind.as_str()))
-        });
+    fn code_actions(&self, params: CodeActionParams) -> Vec<CodeAction> {
+        let wants_quick_fixes = params
+            .context
+            .only
+            .as_ref()
+            .is_none_or(|kinds| kinds.iter().any(|kind| QUICKFIX.starts_with(kind.as_str())));
         let Some(path) = uri::path_of(params.text_document.uri.as_str()) else {
             return Vec::new();
         };
         if !wants_quick_fixes {
             return Vec::new();
         }
-        let mut actions: Vec<CodeActionOrCommand> = Vec::new();
+        let mut actions: Vec<CodeAction> = Vec::new();
         for published in self.published(&path) {
             let Some((title, edit)) = &published.fix else {
                 continue;
@@ -459,21 +442,20 @@ impl Server {
             if !overlaps(published.diagnostic.range, params.range) {
                 continue;
             }
-            let action = CodeActionOrCommand::CodeAction(CodeAction {
+            let action = CodeAction {
                 title: title.clone(),
-                kind: Some(CodeActionKind::QUICKFIX),
-                diagnostics: Some(vec![published.diagnostic.clone()]),
-                edit: Some(WorkspaceEdit {
-                    changes: Some(
-                        [(params.text_document.uri.clone(), vec![edit.clone()])]
-                            .into_iter()
-                            .collect(),
-                    ),
-                    ..WorkspaceEdit::default()
-                }),
-                is_preferred: Some(true),
-                ..CodeAction::default()
-            });
+                kind: QUICKFIX,
+                diagnostics: vec![published.diagnostic.clone()],
+                edit: WorkspaceEdit {
+                    changes: [(
+                        params.text_document.uri.as_str().to_owned(),
+                        vec![edit.clone()],
+                    )]
+                    .into_iter()
+                    .collect(),
+                },
+                is_preferred: true,
+            };
             if !actions.contains(&action) {
                 actions.push(action);
             }
@@ -501,7 +483,7 @@ fn apply_change(
         return;
     };
     let index = LineIndex::new(text);
-    let offset = |position: lsp_types::Position| {
+    let offset = |position: messages::Position| {
         index.offset(
             text,
             crate::text::Position {
@@ -517,8 +499,8 @@ fn apply_change(
 }
 
 /// Whether two ranges overlap or touch (a cursor at either end of a diagnostic is on it).
-fn overlaps(a: lsp_types::Range, b: lsp_types::Range) -> bool {
-    let key = |position: lsp_types::Position| (position.line, position.character);
+fn overlaps(a: messages::Range, b: messages::Range) -> bool {
+    let key = |position: messages::Position| (position.line, position.character);
     key(a.start) <= key(b.end) && key(b.start) <= key(a.end)
 }
 
