@@ -100,7 +100,7 @@ impl CheckResult {
 
 /// Checks the package whose root `source` reads.
 pub fn check(source: &dyn SourceProvider, options: &CheckOptions) -> CheckResult {
-    check_with(source, options, &CheckCache::new())
+    check_with(source, options, &CheckCache::for_one_check())
 }
 
 /// [`check`], reusing what `cache` kept from the check that last used it: the parses of files

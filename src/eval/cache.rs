@@ -102,6 +102,9 @@ pub(crate) struct Entry {
 /// only the files the last check read, so it does not grow with edits.
 #[derive(Default)]
 pub struct CheckCache {
+    /// `false` for a check that has no next one ([`CheckCache::for_one_check`]): keeping its
+    /// parses would cost a copy of each syntax tree, which evaluation consumes, and its drop.
+    keeps: bool,
     files: RefCell<HashMap<String, Entry>>,
     /// Files read by the check in progress.
     used: RefCell<HashSet<String>>,
@@ -112,7 +115,20 @@ pub struct CheckCache {
 
 impl CheckCache {
     pub fn new() -> Self {
+        Self {
+            keeps: true,
+            ..Self::default()
+        }
+    }
+
+    /// A cache that keeps nothing, for a check with no next one.
+    pub(crate) fn for_one_check() -> Self {
         Self::default()
+    }
+
+    /// Whether what this check does is kept for the next one.
+    pub(crate) fn keeps(&self) -> bool {
+        self.keeps
     }
 
     /// Starts a check that resolves locators with `resolver`, forgetting the evaluations made
@@ -141,6 +157,9 @@ impl CheckCache {
             return Ok((entry.parsed.clone(), entry.evaluated.clone()));
         }
         let parsed = Parsed::new(path, text)?;
+        if !self.keeps {
+            return Ok((parsed, None));
+        }
         self.files.borrow_mut().insert(
             path.to_owned(),
             Entry {

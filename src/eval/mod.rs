@@ -368,7 +368,7 @@ impl<'a> Session<'a> {
                     effects.clear();
                 }
                 self.effects.set(false);
-                let (result, bytes) = self.evaluate(path, &parsed.ast);
+                let (result, bytes) = self.evaluate(path, parsed.ast);
                 let effects = self
                     .recorded
                     .borrow_mut()
@@ -376,7 +376,11 @@ impl<'a> Session<'a> {
                     .map(std::mem::take)
                     .unwrap_or_default();
                 let kept = match &result {
-                    Ok(module) if !self.effects.get() && !values::stand_in_shaped() => {
+                    Ok(module)
+                        if self.cache.keeps()
+                            && !self.effects.get()
+                            && !values::stand_in_shaped() =>
+                    {
                         self.keep(locator, module, effects, bytes)
                     }
                     _ => None,
@@ -419,7 +423,13 @@ impl<'a> Session<'a> {
     }
 
     /// Evaluates the top level of a parsed module; also gives the bytes its heap holds.
-    fn evaluate(&self, path: &str, ast: &AstModule) -> (Result<FrozenModule, LoadFailure>, usize) {
+    fn evaluate(
+        &self,
+        path: &str,
+        ast: Rc<AstModule>,
+    ) -> (Result<FrozenModule, LoadFailure>, usize) {
+        // Evaluation consumes the tree: copied only when the cache keeps it for the next check.
+        let ast = Rc::try_unwrap(ast).unwrap_or_else(|kept| (*kept).clone());
         let loader = LoadStatementLoader {
             session: self,
             from: path,
@@ -429,7 +439,7 @@ impl<'a> Session<'a> {
             eval.extra = Some(self);
             eval.set_loader(&loader);
             self.new_evaluator_limits(&mut eval);
-            let result = eval.eval_module(ast.clone(), &self.globals);
+            let result = eval.eval_module(ast, &self.globals);
             drop(eval);
             let bytes = module.heap().allocated_bytes();
             self.settled_bytes
