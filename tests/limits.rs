@@ -142,6 +142,80 @@ fn a_huge_repetition_is_refused_before_it_is_made() {
 }
 
 #[test]
+fn a_string_method_that_would_pass_the_budget_is_refused_before_it_runs() {
+    // Each value is within the budget (`s` 1 MiB, `l` 256 references to it, `a` 5 MB); each
+    // call would make more than the budget of them.
+    let setup = "def run(plan, args):\n    s = 'ab' * 524288\n    l = [s] * 16\n    l = l + l + l + l + l + l + l + l + l + l + l + l + l + l + l + l\n    a = 'a' * 5000000\n    y = ";
+    let cases = [
+        (
+            format!(
+                "'aaaa'{}",
+                format!(".replace('a', '{}')", "a".repeat(1024)).repeat(3)
+            ),
+            "a chain of constants, which starlark would fold while compiling",
+        ),
+        ("s.replace('a', 'x' * 300)".to_owned(), "one replacement"),
+        ("s.join(['x'] * 200)".to_owned(), "a long separator"),
+        (format!("'{}'.format(*l)", "{}".repeat(256)), "format"),
+        (
+            format!("'{}'.format(s)", "{0}".repeat(200)),
+            "one argument printed many times",
+        ),
+        (
+            "'{}'.format(l)".to_owned(),
+            "a value printed with what it holds",
+        ),
+        (
+            format!("'{}' % tuple(l)", "%s".repeat(256)),
+            "a percent format",
+        ),
+        (
+            format!("'{}' % {{'a': s}}", "%(a)s".repeat(200)),
+            "a keyed percent format",
+        ),
+        ("a.split('a')".to_owned(), "pieces that each take a string"),
+        (
+            "a.replace('a', 'a ').split()".to_owned(),
+            "a whitespace split",
+        ),
+        (
+            "a.elems()".to_owned(),
+            "the characters, as a list of them would take",
+        ),
+    ];
+    for (call, why) in cases {
+        let found = main_star(format!("{setup}{call}\n"));
+        assert_eq!(found.len(), 1, "{why}: {call}: {found:#?}");
+        assert_eq!(
+            found[0].rule,
+            Rule::MemoryLimit,
+            "{why}: {call}: {found:#?}"
+        );
+        assert_eq!(found[0].span.start as usize, setup.len(), "{why}: {call}");
+    }
+}
+
+#[test]
+fn a_list_holding_itself_is_printed_once() {
+    let found = main_star(
+        "def run(plan, args):\n    x = [1]\n    x.append(x)\n    if '{}'.format(x) != '[1, [...]]':\n        fail('printed ' + '{}'.format(x))\n".to_owned(),
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn ordinary_string_methods_still_work() {
+    let found = main_star(
+        "def run(plan, args):\n    parts = 'a,b,,c'.split(',')\n    if (\n        ','.join(parts) != 'a,b,,c'\n        or 'banana'.replace('a', 'o', 2) != 'bonona'\n        or '{}-{x}'.format(1, x = 'y') != '1-y'\n        or 'a b'.split() != ['a', 'b']\n        or 'a\\nb'.splitlines() != ['a', 'b']\n        or list('ab'.elems()) != ['a', 'b']\n        or '%s/%d' % ('p', 2) != 'p/2'\n    ):\n        fail('wrong')\n    return {'x': 1}.get('x')\n".to_owned(),
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // A receiver without the method says so as before.
+    let found = main_star("def run(plan, args):\n    return (1).replace('a', 'b')\n".to_owned());
+    let diagnostic = only(&found, Rule::UnknownAttribute);
+    assert!(diagnostic.message.contains("replace"), "{diagnostic:#?}");
+}
+
+#[test]
 fn values_growing_step_by_step_stop_at_the_statement_past_the_budget() {
     let found = main_star(
         "def run(plan, args):\n    s = 'ab'\n    for i in range(64):\n        s = s + s\n"

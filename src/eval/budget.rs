@@ -4,17 +4,24 @@
 //! interrupt. In every module that multiplies, `*` is rewritten (same spans) to a call of
 //! [`TIMES`], which computes the size of the result first and refuses one that would pass the
 //! budget (and a product of ints past [`MAX_INT_BYTES`]); `range` refuses more elements than
-//! [`MAX_RANGE`], which `list()` or `max()` would go through without a pause. Values that grow
-//! step by step are stopped by the heap check before each statement
-//! ([`over_budget`]) and every 1000 steps (starlark's own heap limit, set to the same budget).
+//! [`MAX_RANGE`], which `list()` or `max()` would go through without a pause. The string
+//! methods that can make a value many times larger than their inputs ([`GUARDED_METHODS`]:
+//! `s.replace("a", "aaaa")`, `sep.join(...)`, `"{}{}".format(...)`, `s.split()`, ...) are
+//! rewritten the same way to calls of [`METHOD`], which computes the size of the result first
+//! (see `vendor/starlark_syntax`). Values that grow step by step are stopped by the heap check
+//! before each statement ([`over_budget`]) and every 1000 steps (starlark's own heap limit,
+//! set to the same budget).
 
 use num_bigint::BigInt;
+use starlark::collections::SmallMap;
 use starlark::environment::GlobalsBuilder;
-use starlark::eval::Evaluator;
+use starlark::eval::{Arguments, Evaluator};
 use starlark::starlark_module;
+use starlark::values::dict::DictRef;
 use starlark::values::list::ListRef;
+use starlark::values::structs::StructRef;
 use starlark::values::tuple::TupleRef;
-use starlark::values::{UnpackValue, Value};
+use starlark::values::{Heap, StringValue, UnpackValue, Value, ValueError, ValueIdentity};
 
 use std::num::NonZeroI32;
 
@@ -24,6 +31,32 @@ use crate::limits::{MAX_INT_BYTES, MAX_RANGE, MEMORY_BUDGET};
 
 /// The global the `*` operator is rewritten to call.
 pub(crate) const TIMES: &str = "_starflake_times";
+
+/// The global the calls of [`GUARDED_METHODS`] are rewritten to call: `x.name(args)` becomes
+/// `_starflake_method(x, "name", args)`.
+pub(crate) const METHOD: &str = "_starflake_method";
+
+/// The string methods whose result can be many times larger than their receiver and
+/// arguments; [`METHOD`] computes the size of their result before they run.
+pub(crate) const GUARDED_METHODS: [&str; 8] = [
+    "replace",
+    "join",
+    "format",
+    "split",
+    "rsplit",
+    "splitlines",
+    "elems",
+    "codepoints",
+];
+
+/// The methods of [`GUARDED_METHODS`] whose calls a module of this text may make.
+pub(crate) fn methods_to_guard(text: &str) -> &'static [&'static str] {
+    if GUARDED_METHODS.iter().any(|name| text.contains(name)) {
+        &GUARDED_METHODS
+    } else {
+        &[]
+    }
+}
 
 /// The message of every memory-limit error, so that [`super::error_diagnostic`] knows it.
 pub(crate) const MESSAGE_START: &str = "out of memory budget";
@@ -45,12 +78,41 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
             )));
         }
         if let Some(bytes) = repetition_bytes(lhs, rhs).or_else(|| repetition_bytes(rhs, lhs)) {
-            let used = eval.heap().allocated_bytes() as u64;
-            if used.saturating_add(bytes) > MEMORY_BUDGET as u64 {
-                return Err(exceeded(Some(bytes)));
-            }
+            make_room(eval.heap(), bytes)?;
         }
         lhs.mul(rhs, eval.heap())
+    }
+
+    /// A call of one of [`GUARDED_METHODS`] (receiver, method name, then the call's own
+    /// arguments): refused when its result on a string would pass the budget, made otherwise.
+    fn _starflake_method<'v>(
+        args: &Arguments<'v, '_>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let heap = eval.heap();
+        let mut positional = args.positions(heap)?;
+        let (Some(receiver), Some(name)) = (positional.next(), positional.next()) else {
+            return Err(starlark::Error::new_other(anyhow::anyhow!(
+                "{METHOD} takes a receiver and a method name"
+            )));
+        };
+        let rest: Vec<Value<'v>> = positional.collect();
+        let named = args.names_map()?;
+        let name = name.unpack_str().unwrap_or_default();
+        if let Some(text) = receiver.unpack_str()
+            && let Some(bytes) = method_result_bytes(text, name, &rest, &named)
+        {
+            make_room(heap, bytes)?;
+        }
+        let method = receiver.get_attr(name, heap)?.ok_or_else(|| {
+            // As starlark says it of a method call it makes itself.
+            ValueError::NoAttr(receiver.get_type().to_owned(), name.to_owned())
+        })?;
+        let named: Vec<(&str, Value<'v>)> = named
+            .iter()
+            .map(|(key, value)| (key.as_str(), *value))
+            .collect();
+        eval.eval_function(method, &rest, &named)
     }
 
     /// starlark's `range`, refusing one longer than [`MAX_RANGE`]. Not marked
@@ -96,6 +158,8 @@ pub(crate) const GROWTH: &str = "the values made so far take more";
 /// refused value would have taken.
 pub(crate) fn exceeded(bytes: Option<u64>) -> starlark::Error {
     let what = match bytes {
+        // A size past what could be counted, or counted only until it passed the budget.
+        Some(u64::MAX) => "this value would take more".to_owned(),
         Some(bytes) => format!("this value would take {}", mebibytes(bytes)),
         None => GROWTH.to_owned(),
     };
@@ -106,10 +170,36 @@ pub(crate) fn exceeded(bytes: Option<u64>) -> starlark::Error {
 }
 
 fn mebibytes(bytes: u64) -> String {
-    match bytes {
-        u64::MAX => "more memory than there is".to_owned(),
-        bytes => format!("{} MiB", bytes.div_ceil(1 << 20)),
+    format!("{} MiB", bytes.div_ceil(1 << 20))
+}
+
+/// Refuses a step that would make a value of `bytes` where the heap has no room for it.
+pub(crate) fn make_room(heap: Heap, bytes: u64) -> starlark::Result<()> {
+    if (heap.allocated_bytes() as u64).saturating_add(bytes) > MEMORY_BUDGET as u64 {
+        return Err(exceeded(Some(bytes)));
     }
+    Ok(())
+}
+
+/// At least the size of `format % values`: the format and what its conversions print of the
+/// values (a tuple's elements once each, a dict's values once per conversion).
+pub(crate) fn percent_result_bytes(format: &str, values: Value) -> u64 {
+    let limit = MEMORY_BUDGET as u64;
+    let printed = if let Some(tuple) = TupleRef::from_value(values) {
+        tuple.content().iter().fold(0, |sum: u64, value| {
+            sum.saturating_add(rendered_bytes(*value, limit))
+        })
+    } else if let Some(dict) = DictRef::from_value(values) {
+        let widest = dict
+            .values()
+            .map(|value| rendered_bytes(value, limit))
+            .max()
+            .unwrap_or(0);
+        (format.matches('%').count() as u64).saturating_mul(widest)
+    } else {
+        rendered_bytes(values, limit)
+    };
+    (format.len() as u64).saturating_add(printed)
 }
 
 /// `true` when the values of this evaluation (its heap, and those of the modules it
@@ -179,4 +269,146 @@ fn int_bytes(value: Value) -> Option<u64> {
             .ok()?
             .map(|big| big.bits().div_ceil(8)),
     }
+}
+
+/// What a list element that is a new string takes beyond its text: the list's slot and the
+/// string's header, rounded up.
+const PIECE_BYTES: u64 = 32;
+
+/// The size of what the string method `name` makes of `text` with these arguments, when it can
+/// be larger than them; `None` for a call that makes nothing larger (or fails).
+fn method_result_bytes<'v>(
+    text: &str,
+    name: &str,
+    positional: &[Value<'v>],
+    named: &SmallMap<StringValue<'v>, Value<'v>>,
+) -> Option<u64> {
+    let argument = |index: usize, key: &str| {
+        positional.get(index).copied().or_else(|| {
+            named
+                .iter()
+                .find(|(name, _)| name.as_str() == key)
+                .map(|(_, value)| *value)
+        })
+    };
+    let limit = |index: usize, key: &str| {
+        argument(index, key)
+            .and_then(|count| count.unpack_i32())
+            .and_then(|count| u64::try_from(count).ok())
+            .map_or(u64::MAX, |count| count.saturating_add(1))
+    };
+    let length = text.len() as u64;
+    match name {
+        "replace" => {
+            let old = argument(0, "old")?.unpack_str()?;
+            let new = argument(1, "new")?.unpack_str()?;
+            if new.len() <= old.len() {
+                return None;
+            }
+            let found = if old.is_empty() {
+                text.chars().count() as u64 + 1
+            } else {
+                text.matches(old).count() as u64
+            };
+            let replaced = found.min(limit(2, "count").saturating_sub(1));
+            Some(length.saturating_add(replaced.saturating_mul((new.len() - old.len()) as u64)))
+        }
+        "join" => {
+            let joined = argument(0, "to_join")?;
+            let elements = match ListRef::from_value(joined) {
+                Some(list) => list.content(),
+                None => TupleRef::from_value(joined)?.content(),
+            };
+            let texts = elements.iter().fold(0u64, |sum, element| {
+                sum.saturating_add(element.unpack_str().map_or(0, |text| text.len() as u64))
+            });
+            let separators = (elements.len() as u64).saturating_sub(1);
+            Some(texts.saturating_add(separators.saturating_mul(length)))
+        }
+        "format" => {
+            let fields = text.matches('{').count() as u64;
+            let widest = positional
+                .iter()
+                .chain(named.values())
+                .map(|value| rendered_bytes(*value, MEMORY_BUDGET as u64))
+                .max()?;
+            Some(length.saturating_add(fields.saturating_mul(widest)))
+        }
+        "split" | "rsplit" => {
+            let pieces = match argument(0, "sep").and_then(|sep| sep.unpack_str()) {
+                Some(sep) if !sep.is_empty() => text.matches(sep).count() as u64 + 1,
+                _ => text.split_whitespace().count() as u64,
+            };
+            Some(pieces_bytes(pieces.min(limit(1, "maxsplit")), length))
+        }
+        "splitlines" => Some(pieces_bytes(text.lines().count() as u64, length)),
+        // What a list of the characters would take.
+        "elems" | "codepoints" => Some(pieces_bytes(text.chars().count() as u64, length)),
+        _ => None,
+    }
+}
+
+fn pieces_bytes(pieces: u64, text_bytes: u64) -> u64 {
+    pieces
+        .saturating_mul(PIECE_BYTES)
+        .saturating_add(text_bytes)
+}
+
+/// At least the length of `str(value)`, or `u64::MAX` once that passes `limit`: what
+/// formatting the value makes. A value shared many times is counted each time, as printing it repeats it; a list
+/// that holds itself is printed once, as `[...]`.
+pub(crate) fn rendered_bytes(value: Value, limit: u64) -> u64 {
+    /// What a container prints around each of its elements (`, `, `: `).
+    const SEPARATOR_BYTES: u64 = 2;
+    /// A container being printed and the elements it has not printed yet.
+    struct Open<'v> {
+        identity: ValueIdentity<'v>,
+        rest: Vec<Value<'v>>,
+    }
+    fn children(value: Value) -> Option<Vec<Value>> {
+        if let Some(list) = ListRef::from_value(value) {
+            Some(list.content().to_vec())
+        } else if let Some(tuple) = TupleRef::from_value(value) {
+            Some(tuple.content().to_vec())
+        } else if let Some(dict) = DictRef::from_value(value) {
+            Some(dict.iter().flat_map(|(key, value)| [key, value]).collect())
+        } else {
+            StructRef::from_value(value).map(|fields| {
+                fields
+                    .iter()
+                    .flat_map(|(name, value)| [name.to_value(), value])
+                    .collect()
+            })
+        }
+    }
+    let mut bytes = 0u64;
+    let mut open: Vec<Open> = Vec::new();
+    let mut next = Some(value);
+    while bytes <= limit {
+        let Some(value) = next.take().or_else(|| {
+            while let Some(top) = open.last_mut() {
+                if let Some(value) = top.rest.pop() {
+                    return Some(value);
+                }
+                open.pop();
+            }
+            None
+        }) else {
+            break;
+        };
+        bytes = bytes.saturating_add(SEPARATOR_BYTES);
+        let identity = value.identity();
+        if open.iter().any(|container| container.identity == identity) {
+            continue;
+        }
+        if let Some(text) = value.unpack_str() {
+            bytes = bytes.saturating_add(text.len() as u64);
+        } else if let Some(mut rest) = children(value) {
+            rest.reverse();
+            open.push(Open { identity, rest });
+        } else {
+            bytes = bytes.saturating_add(int_bytes(value).map_or(8, |size| size * 3));
+        }
+    }
+    if bytes > limit { u64::MAX } else { bytes }
 }

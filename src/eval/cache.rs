@@ -33,7 +33,7 @@ impl Parsed {
         let mut ast = super::parse(path, text)?;
         let call_sites = CallSites::of(&ast);
         let dialect = dialect::check(path, &ast);
-        super::rewrite_operators(&mut ast, text);
+        super::rewrite_calls(&mut ast, text);
         Ok(Parsed {
             ast: Rc::new(ast),
             call_sites,

@@ -62,9 +62,10 @@ pub(crate) fn parse(path: &str, text: &str) -> starlark::Result<AstModule> {
     AstModule::parse(path, tabs::untab(text).into_owned(), &DIALECT)
 }
 
-/// `%` and `*` become calls of functions of ours, in modules that need them: keyed formats
-/// ([`percent`]) and the memory budget ([`budget`]).
-pub(crate) fn rewrite_operators(ast: &mut AstModule, text: &str) {
+/// `%`, `*` and the calls of the string methods that can grow a value become calls of
+/// functions of ours, in modules that need them: keyed formats ([`percent`]) and the memory
+/// budget ([`budget`]).
+pub(crate) fn rewrite_calls(ast: &mut AstModule, text: &str) {
     let mut operators = HashMap::new();
     if text.contains('%') {
         operators.insert("%".to_owned(), percent::PERCENT.to_owned());
@@ -72,8 +73,9 @@ pub(crate) fn rewrite_operators(ast: &mut AstModule, text: &str) {
     if text.contains('*') {
         operators.insert("*".to_owned(), budget::TIMES.to_owned());
     }
-    if !operators.is_empty() {
-        ast.replace_binary_operators(&operators);
+    let methods = budget::methods_to_guard(text);
+    if !operators.is_empty() || !methods.is_empty() {
+        ast.rewrite_calls(&operators, methods, budget::METHOD);
     }
 }
 

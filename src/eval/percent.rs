@@ -1,7 +1,7 @@
 //! `"%(name)s" % {"name": value}`, which starlark-go supports and starlark-rust does not.
 //!
 //! In a module whose text has `%`, every `%` operator is rewritten (by
-//! [`super::rewrite_operators`]) to a call of [`PERCENT`] (same spans), which handles a keyed
+//! [`super::rewrite_calls`]) to a call of [`PERCENT`] (same spans), which handles a keyed
 //! format as starlark-go's `interpolate` does, formats a stand-in for an unknown value
 //! (`"%d" % args["n"]` without arguments) to an unknown string, and hands everything else to
 //! the ordinary operator.
@@ -24,6 +24,9 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
         #[starlark(require = pos)] rhs: Value<'v>,
         heap: Heap<'v>,
     ) -> starlark::Result<Value<'v>> {
+        if let Some(format) = lhs.unpack_str() {
+            super::budget::make_room(heap, super::budget::percent_result_bytes(format, rhs))?;
+        }
         match (lhs.unpack_str(), DictRef::from_value(rhs)) {
             (Some(_), _) if contains_unknown(rhs) => Ok(heap.alloc(Unknown)),
             (Some(format), Some(dict)) if format.contains("%(") => {
