@@ -123,7 +123,6 @@ fn first_too_deep(text: &str) -> Option<usize> {
                 }
             }
         }
-        let depth_before = chains.len() - 1 + chained + indents.len();
         let mut deeper = false;
         match byte {
             // Inside brackets, a line break neither ends the expression nor indents.
@@ -194,7 +193,8 @@ fn first_too_deep(text: &str) -> Option<usize> {
             }
             _ => {}
         }
-        if deeper && depth_before >= MAX_NESTING {
+        // Each step deeper adds one level, so this is the depth of the step just taken.
+        if deeper && chains.len() - 1 + chained + indents.len() > MAX_NESTING {
             return Some(at);
         }
         at += 1;
