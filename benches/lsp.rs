@@ -17,6 +17,10 @@ use starflake::native::FsSource;
 use starflake::native::lsp::FsWorkspace;
 use starflake::{CheckOptions, check};
 
+/// The allocator the `starflake` command uses, so that the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EDITED: &str = "src/m50.star";
 const TIMED_EDITS: usize = 41;
 const MEMORY_EDITS: usize = 2_000;

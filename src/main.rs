@@ -4,6 +4,10 @@
 /// process. Only the pages used are ever backed by memory.
 const STACK_BYTES: usize = 4 << 30;
 
+/// See `mimalloc` in Cargo.toml; README, Benchmarks, has what it changes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     std::thread::Builder::new()
         .name("starflake".to_owned())
