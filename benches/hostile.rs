@@ -199,6 +199,12 @@ fn cases() -> Vec<Case> {
             )),
         ),
         case(
+            "replace taken as a value, then called",
+            run_with(
+                "    grow = (\"a\" * 100000000).replace\n    return len(grow(\"a\", \"aaaa\"))",
+            ),
+        ),
+        case(
             "a 1,000,000-deep list printed",
             run_with(
                 "    x = []\n    for i in range(1000000):\n        x = [x]\n    return str(x)",

@@ -192,7 +192,73 @@ fn a_string_method_that_would_pass_the_budget_is_refused_before_it_runs() {
             "{why}: {call}: {found:#?}"
         );
         assert_eq!(found[0].span.start as usize, setup.len(), "{why}: {call}");
+        assert!(
+            found[0].message.contains("this value would take"),
+            "{why}: sized before it is made: {found:#?}"
+        );
     }
+}
+
+#[test]
+fn a_string_method_taken_as_a_value_is_sized_when_called() {
+    let setup = "def run(plan, args):\n    s = 'ab' * 524288\n";
+    let cases = [
+        (
+            "f = s.replace\n    y = f('a', 'x' * 300)",
+            "a method in a variable",
+        ),
+        ("y = (s.join)(['x'] * 200)", "a method in parentheses"),
+        ("f = getattr(s, 'join')\n    y = f(['x'] * 200)", "getattr"),
+        (
+            "t = struct(f = s.replace)\n    y = t.f('a', 'x' * 300)",
+            "a method in a struct",
+        ),
+    ];
+    for (code, why) in cases {
+        let text = format!("{setup}    {code}\n");
+        let found = main_star(text.clone());
+        let diagnostic = only(&found, Rule::MemoryLimit);
+        // Sized before the call made it, not found by the heap check after.
+        assert!(
+            diagnostic.message.contains("this value would take"),
+            "{why}: {diagnostic:#?}"
+        );
+        let call_line = text[..diagnostic.span.start as usize].lines().count();
+        assert_eq!(call_line, text.lines().count(), "{why}: {code}");
+    }
+    // A method taken on a module's top level is frozen with it, and still sized in `run`.
+    let found = diagnostics(&[
+        (
+            "lib.star".to_owned(),
+            "REPLACE = ('ab' * 524288).replace\n".to_owned(),
+        ),
+        (
+            "main.star".to_owned(),
+            "lib = import_module('/lib.star')\n\ndef run(plan, args):\n    return lib.REPLACE('a', 'x' * 300)\n"
+                .to_owned(),
+        ),
+    ]);
+    let diagnostic = only(&found, Rule::MemoryLimit);
+    assert!(
+        diagnostic.message.contains("this value would take"),
+        "{diagnostic:#?}"
+    );
+}
+
+#[test]
+fn string_methods_taken_as_values_still_work() {
+    let found = main_star(
+        "def run(plan, args):\n    f = 'banana'.replace\n    if (\n        f('a', 'o', 2) != 'bonona'\n        or getattr('a,b', 'split')(',') != ['a', 'b']\n        or getattr(1, 'replace', None) != None\n        or getattr(struct(x = 2), 'x') != 2\n        or type(f) != 'function'\n        or str(f) != str('banana'.upper).replace('upper', 'replace')\n        or not hasattr('a', 'join')\n    ):\n        fail('wrong')\n".to_owned(),
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    let found = main_star("def run(plan, args):\n    return getattr(1, 'replace')\n".to_owned());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .message
+            .contains("`.replace` not supported on type `int`"),
+        "{found:#?}"
+    );
 }
 
 #[test]

@@ -8,20 +8,27 @@
 //! methods that can make a value many times larger than their inputs ([`GUARDED_METHODS`]:
 //! `s.replace("a", "aaaa")`, `sep.join(...)`, `"{}{}".format(...)`, `s.split()`, ...) are
 //! rewritten the same way to calls of [`METHOD`], which computes the size of the result first
-//! (see `vendor/starlark_syntax`). Values that grow step by step are stopped by the heap check
+//! (see `vendor/starlark_syntax`); one taken as a value (`f = s.replace`, `getattr(s, "join")`)
+//! becomes a [`SizedMethod`], which does the same when it is called. Values that grow step by step are stopped by the heap check
 //! before each statement ([`over_budget`]) and every 1000 steps (starlark's own heap limit,
 //! set to the same budget).
 
+use std::fmt::{self, Display};
+
+use allocative::Allocative;
 use num_bigint::BigInt;
 use starlark::collections::SmallMap;
 use starlark::environment::GlobalsBuilder;
 use starlark::eval::{Arguments, Evaluator};
-use starlark::starlark_module;
 use starlark::values::dict::DictRef;
 use starlark::values::list::ListRef;
 use starlark::values::structs::StructRef;
 use starlark::values::tuple::TupleRef;
-use starlark::values::{Heap, StringValue, UnpackValue, Value, ValueError, ValueIdentity};
+use starlark::values::{
+    Coerce, Freeze, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, StringValue, Trace,
+    UnpackValue, Value, ValueError, ValueIdentity, ValueLifetimeless, ValueLike, starlark_value,
+};
+use starlark::{starlark_complex_value, starlark_module};
 
 use std::num::NonZeroI32;
 
@@ -35,6 +42,10 @@ pub(crate) const TIMES: &str = "_starflake_times";
 /// The global the calls of [`GUARDED_METHODS`] are rewritten to call: `x.name(args)` becomes
 /// `_starflake_method(x, "name", args)`.
 pub(crate) const METHOD: &str = "_starflake_method";
+
+/// The global a method of [`GUARDED_METHODS`] taken as a value is rewritten to call: `x.name`
+/// (not called) becomes `_starflake_attr(x, "name")`.
+pub(crate) const ATTR: &str = "_starflake_attr";
 
 /// The string methods whose result can be many times larger than their receiver and
 /// arguments; [`METHOD`] computes the size of their result before they run.
@@ -96,23 +107,44 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
                 "{METHOD} takes a receiver and a method name"
             )));
         };
-        let rest: Vec<Value<'v>> = positional.collect();
-        let named = args.names_map()?;
         let name = name.unpack_str().unwrap_or_default();
-        if let Some(text) = receiver.unpack_str()
-            && let Some(bytes) = method_result_bytes(text, name, &rest, &named)
-        {
-            make_room(heap, bytes)?;
+        let method = receiver
+            .get_attr(name, heap)?
+            .ok_or_else(|| no_attr(receiver, name))?;
+        let rest: Vec<Value<'v>> = positional.collect();
+        call_sized(receiver, name, method, rest, args, eval)
+    }
+
+    /// One of [`GUARDED_METHODS`] taken as a value (`f = x.name`).
+    fn _starflake_attr<'v>(
+        #[starlark(require = pos)] receiver: Value<'v>,
+        #[starlark(require = pos)] name: StringValue<'v>,
+        heap: Heap<'v>,
+    ) -> starlark::Result<Value<'v>> {
+        let method = receiver
+            .get_attr(name.as_str(), heap)?
+            .ok_or_else(|| no_attr(receiver, name.as_str()))?;
+        Ok(sized(receiver, name, method, heap))
+    }
+
+    /// [getattr](https://github.com/bazelbuild/starlark/blob/master/spec.md#getattr): the
+    /// attribute `attr` of `a`, or `default` when `a` has none (an error without `default`).
+    fn getattr<'v>(
+        #[starlark(require = pos)] a: Value<'v>,
+        #[starlark(require = pos)] attr: StringValue<'v>,
+        #[starlark(require = pos)] default: Option<Value<'v>>,
+        heap: Heap<'v>,
+    ) -> starlark::Result<Value<'v>> {
+        match a.get_attr(attr.as_str(), heap)? {
+            Some(value) => Ok(sized(a, attr, value, heap)),
+            None => default.ok_or_else(|| {
+                ValueError::OperationNotSupported {
+                    op: format!(".{}", attr.as_str()),
+                    typ: a.get_type().to_owned(),
+                }
+                .into()
+            }),
         }
-        let method = receiver.get_attr(name, heap)?.ok_or_else(|| {
-            // As starlark says it of a method call it makes itself.
-            ValueError::NoAttr(receiver.get_type().to_owned(), name.to_owned())
-        })?;
-        let named: Vec<(&str, Value<'v>)> = named
-            .iter()
-            .map(|(key, value)| (key.as_str(), *value))
-            .collect();
-        eval.eval_function(method, &rest, &named)
     }
 
     /// starlark's `range`, refusing one longer than [`MAX_RANGE`]. Not marked
@@ -145,6 +177,96 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
             )));
         }
         Ok(Range::new(start, stop, step))
+    }
+}
+
+/// As starlark says it of an attribute or method a value does not have.
+fn no_attr(receiver: Value, name: &str) -> starlark::Error {
+    ValueError::NoAttr(receiver.get_type().to_owned(), name.to_owned()).into()
+}
+
+/// Calls `method`, the method `name` of `receiver`, with `positional` and the named arguments
+/// of `args`: refused first when its result on a string would pass the budget.
+fn call_sized<'v>(
+    receiver: Value<'v>,
+    name: &str,
+    method: Value<'v>,
+    positional: Vec<Value<'v>>,
+    args: &Arguments<'v, '_>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let named = args.names_map()?;
+    if let Some(text) = receiver.unpack_str()
+        && let Some(bytes) = method_result_bytes(text, name, &positional, &named)
+    {
+        make_room(eval.heap(), bytes)?;
+    }
+    let named: Vec<(&str, Value<'v>)> = named
+        .iter()
+        .map(|(key, value)| (key.as_str(), *value))
+        .collect();
+    eval.eval_function(method, &positional, &named)
+}
+
+/// `method`, the attribute `name` of `receiver`, as a value: a [`SizedMethod`] when it is
+/// one of [`GUARDED_METHODS`] of a string, itself otherwise.
+fn sized<'v>(
+    receiver: Value<'v>,
+    name: StringValue<'v>,
+    method: Value<'v>,
+    heap: Heap<'v>,
+) -> Value<'v> {
+    if receiver.unpack_str().is_some() && GUARDED_METHODS.contains(&name.as_str()) {
+        heap.alloc(SizedMethod {
+            receiver,
+            name: name.to_value(),
+            method,
+        })
+    } else {
+        method
+    }
+}
+
+/// A string method of [`GUARDED_METHODS`] taken as a value (`f = s.replace`,
+/// `getattr(s, "join")`): called, it is sized first as the call `s.replace(...)` is.
+#[derive(Clone, Debug, Trace, Coerce, Freeze, NoSerialize, ProvidesStaticType, Allocative)]
+#[repr(C)]
+pub(crate) struct SizedMethodGen<V: ValueLifetimeless> {
+    receiver: V,
+    name: V,
+    /// The bound method starlark makes of `receiver.name`.
+    method: V,
+}
+
+starlark_complex_value!(pub(crate) SizedMethod);
+
+impl<V: ValueLifetimeless> Display for SizedMethodGen<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Display::fmt(&self.method, f)
+    }
+}
+
+#[starlark_value(type = "function")]
+impl<'v, V: ValueLike<'v>> StarlarkValue<'v> for SizedMethodGen<V>
+where
+    Self: ProvidesStaticType<'v>,
+{
+    fn invoke(
+        &self,
+        _me: Value<'v>,
+        args: &Arguments<'v, '_>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let positional = args.positions(eval.heap())?.collect();
+        let name = self.name.to_value().unpack_str().unwrap_or_default();
+        call_sized(
+            self.receiver.to_value(),
+            name,
+            self.method.to_value(),
+            positional,
+            args,
+            eval,
+        )
     }
 }
 

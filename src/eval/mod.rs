@@ -75,7 +75,7 @@ pub(crate) fn rewrite_calls(ast: &mut AstModule, text: &str) {
     }
     let methods = budget::methods_to_guard(text);
     if !operators.is_empty() || !methods.is_empty() {
-        ast.rewrite_calls(&operators, methods, budget::METHOD);
+        ast.rewrite_calls(&operators, methods, budget::METHOD, budget::ATTR);
     }
 }
 

@@ -38,6 +38,7 @@ use crate::syntax::ast::AstExpr;
 use crate::syntax::ast::AstLiteral;
 use crate::syntax::ast::AstNoPayload;
 use crate::syntax::ast::AstStmt;
+use crate::syntax::ast::AstString;
 use crate::syntax::ast::CallArgsP;
 use crate::syntax::ast::ExprP;
 use crate::syntax::ast::IdentP;
@@ -319,14 +320,15 @@ impl AstModule {
 
     /// starflake: [`replace_binary_operators`](AstModule::replace_binary_operators) and, in the
     /// same walk over the tree, every call `x.name(args)` of a method whose name is in
-    /// `methods` rewritten to `method_func(x, "name", args)`, with the same spans, so that the
-    /// host can look at the receiver and the arguments before the method runs. Only calls are
-    /// rewritten, not a method taken as a value (`f = x.name`).
+    /// `methods` rewritten to `method_func(x, "name", args)`, and every such method taken as a
+    /// value (`f = x.name`) to `attr_func(x, "name")`, with the same spans, so that the host
+    /// can look at the receiver and the arguments before the method runs.
     pub fn rewrite_calls(
         &mut self,
         operators: &HashMap<String, String>,
         methods: &[&str],
         method_func: &str,
+        attr_func: &str,
     ) {
         fn call_of(
             func: &str,
@@ -353,11 +355,18 @@ impl AstModule {
                 node: ArgumentP::Positional(expr),
             }
         }
+        fn name_literal(name: &AstString) -> AstExpr {
+            Spanned {
+                span: name.span,
+                node: ExprP::Literal(AstLiteral::String(name.clone())),
+            }
+        }
         fn f(
             x: &mut AstExpr,
             operators: &HashMap<String, String>,
             methods: &[&str],
             method_func: &str,
+            attr_func: &str,
         ) {
             let node = mem::replace(&mut x.node, ExprP::Tuple(vec![]));
             x.node = match node {
@@ -375,23 +384,24 @@ impl AstModule {
                                 node: ExprP::Tuple(vec![]),
                             },
                         );
-                        let name = Spanned {
-                            span: name.span,
-                            node: ExprP::Literal(AstLiteral::String(name.clone())),
-                        };
+                        let name = name_literal(name);
                         args.args
                             .splice(0..0, [positional(receiver), positional(name)]);
                         call_of(method_func, callee.span, args.args)
                     }
                     _ => ExprP::Call(callee, args),
                 },
+                ExprP::Dot(receiver, name) if methods.contains(&name.node.as_str()) => {
+                    let name = name_literal(&name);
+                    call_of(attr_func, x.span, vec![positional(*receiver), positional(name)])
+                }
                 node => node,
             };
-            x.visit_expr_mut(|x| f(x, operators, methods, method_func));
+            x.visit_expr_mut(|x| f(x, operators, methods, method_func, attr_func));
         }
 
         self.statement
-            .visit_expr_mut(|x| f(x, operators, methods, method_func));
+            .visit_expr_mut(|x| f(x, operators, methods, method_func, attr_func));
     }
 
     /// Check if a given Lint short_name and span is suppressed in this module
