@@ -100,7 +100,6 @@ pub(crate) struct Entry {
 /// Parses and module evaluations kept from one check to the next. A check uses one through
 /// [`crate::check::check_with`]; the language server keeps one for its whole session. It holds
 /// only the files the last check read, so it does not grow with edits.
-#[derive(Default)]
 pub struct CheckCache {
     /// `false` for a check that has no next one ([`CheckCache::for_one_check`]): keeping its
     /// parses would cost a copy of each syntax tree, which evaluation consumes, and its drop.
@@ -113,17 +112,29 @@ pub struct CheckCache {
     last_serial: Cell<u64>,
 }
 
+impl Default for CheckCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CheckCache {
     pub fn new() -> Self {
         Self {
             keeps: true,
-            ..Self::default()
+            files: RefCell::default(),
+            used: RefCell::default(),
+            resolver: RefCell::default(),
+            last_serial: Cell::default(),
         }
     }
 
     /// A cache that keeps nothing, for a check with no next one.
     pub(crate) fn for_one_check() -> Self {
-        Self::default()
+        Self {
+            keeps: false,
+            ..Self::new()
+        }
     }
 
     /// Whether what this check does is kept for the next one.
@@ -240,7 +251,8 @@ mod tests {
 
     #[test]
     fn an_edit_evaluates_again_only_the_module_and_its_importers() {
-        let cache = CheckCache::new();
+        // `default()`, as the language server makes its caches.
+        let cache = CheckCache::default();
         let options = CheckOptions::default();
         check_with(&package("X = \"a\"\n"), &options, &cache);
         let first = serials(&cache);
