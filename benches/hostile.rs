@@ -253,6 +253,22 @@ fn cases() -> Vec<Case> {
             ],
             fifo: None,
         },
+        Case {
+            name: "flake of 90,000 undefined variables",
+            files: vec![
+                (
+                    "main.star".to_owned(),
+                    run_with(
+                        "    plan.add_service(name = \"web\", config = ServiceConfig(image = NixBuildSpec(image_name = \"web:1\", build_context_dir = \"./app\", flake_location_dir = \".\", flake_output = \"web\")))",
+                    ),
+                ),
+                (
+                    "app/flake.nix".to_owned(),
+                    format!("{{ outputs = {{ self }}: [ {} ]; }}\n", "x ".repeat(90_000)),
+                ),
+            ],
+            fifo: None,
+        },
     ]
 }
 

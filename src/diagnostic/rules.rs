@@ -1569,6 +1569,50 @@ rules! {
     /// ```
     FlakeDuplicateAttribute = ("SF507", "flake-duplicate-attribute", Error, "An attribute is defined twice in one attribute set of the flake, which Nix refuses to evaluate.");
 
+    /// ## What it reports
+    /// A variable in `flake.nix` that nothing defines: no `let`, `rec` set or function
+    /// argument around it binds the name, it is not one of Nix's own (`builtins`, `import`,
+    /// `toString`, ...) and no `with` could provide it.
+    ///
+    /// ## Why it matters
+    /// Nix resolves every variable when it reads the file, so it refuses the whole flake
+    /// ("undefined variable") and no output of it builds, whichever `flake_output` the
+    /// package asks for. A misspelt name (`nixpgks`) or an input that `outputs` does not take
+    /// as an argument is the usual cause.
+    ///
+    /// ## Example
+    /// ```starlark
+    /// def run(plan):
+    ///     plan.add_service(name = "app", config = ServiceConfig(
+    ///         image = NixBuildSpec(image_name = "app", build_context_dir = "./app", flake_location_dir = "."),
+    ///     ))
+    /// ```
+    ///
+    /// ```nix app/flake.nix
+    /// {
+    ///   outputs = { self }: {
+    ///     packages.x86_64-linux.default = derivation { system = "x86_64-linux"; name = appName; builder = "/bin/sh"; };
+    ///   };
+    /// }
+    /// ```
+    ///
+    /// Use instead:
+    /// ```starlark
+    /// def run(plan):
+    ///     plan.add_service(name = "app", config = ServiceConfig(
+    ///         image = NixBuildSpec(image_name = "app", build_context_dir = "./app", flake_location_dir = "."),
+    ///     ))
+    /// ```
+    ///
+    /// ```nix app/flake.nix
+    /// {
+    ///   outputs = { self }: let appName = "app.tar"; in {
+    ///     packages.x86_64-linux.default = derivation { system = "x86_64-linux"; name = appName; builder = "/bin/sh"; };
+    ///   };
+    /// }
+    /// ```
+    FlakeUndefinedVariable = ("SF508", "flake-undefined-variable", Error, "The flake uses a variable that nothing defines, so Nix refuses to evaluate it.");
+
     // SF9xx: starflake itself.
 
     /// ## What it reports

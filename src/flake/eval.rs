@@ -39,12 +39,13 @@ pub const DEFAULT_SYSTEMS: [&str; 4] = [
 ];
 
 /// Names of Nix's base environment: lexically visible everywhere, so `with` cannot shadow them.
-const GLOBALS: &[&str] = &[
+pub(super) const GLOBALS: &[&str] = &[
     "abort",
     "baseNameOf",
     "break",
     "builtins",
     "derivation",
+    "derivationStrict",
     "dirOf",
     "false",
     "fetchGit",
@@ -1516,7 +1517,7 @@ pub fn ident_text(ident: &ast::Ident) -> String {
 }
 
 /// The name of an attribute that needs no evaluation: an identifier or a string without `${}`.
-fn static_attr_name(attr: &ast::Attr) -> Option<Rc<str>> {
+pub(super) fn static_attr_name(attr: &ast::Attr) -> Option<Rc<str>> {
     match attr {
         ast::Attr::Ident(ident) => Some(ident_text(ident).into()),
         ast::Attr::Str(string) => {

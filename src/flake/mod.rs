@@ -11,6 +11,7 @@
 //! - fragment `x`: `packages.<system>.x`, `legacyPackages.<system>.x`, then `x` itself.
 
 mod eval;
+mod scope;
 mod syntax;
 #[cfg(test)]
 mod tests;
@@ -88,10 +89,12 @@ impl FlakeFile {
             let errors = syntax::diagnostics(flake_file, flake_text, parse.errors());
             return (file(Reading::Broken), errors);
         }
-        let Some(mut flake) = Flake::read(&parse.tree()) else {
-            return (file(Reading::Opaque), Vec::new());
+        let tree = parse.tree();
+        let mut findings = unbound_variables(flake_file, &tree);
+        let Some(mut flake) = Flake::read(&tree) else {
+            return (file(Reading::Opaque), findings);
         };
-        let mut findings = flake.duplicates(flake_file);
+        findings.extend(flake.duplicates(flake_file));
         if !has_lock_file {
             findings.extend(flake.unlocked_inputs(flake_file));
         }
@@ -156,6 +159,33 @@ impl FlakeFile {
         });
         summary.as_ref()
     }
+}
+
+/// SF508 for every use of a variable that nothing binds: Nix refuses such a file when it
+/// parses it, before any output is evaluated.
+fn unbound_variables(flake_file: &str, tree: &rnix::Root) -> Vec<Diagnostic> {
+    scope::unbound_variables(tree)
+        .into_iter()
+        .map(|unbound| {
+            let help = match did_you_mean(&unbound.name, unbound.in_scope.iter().map(String::as_str)) {
+                Some(name) => format!("did you mean `{name}`?"),
+                None => format!(
+                    "bind it first: take it as an argument of `outputs` (`{{ self, nixpkgs, {0}, ... }}:`, with an input of that name) or define it with `let {0} = ...; in`",
+                    unbound.name
+                ),
+            };
+            Diagnostic::new(
+                Rule::FlakeUndefinedVariable,
+                flake_file,
+                unbound.span,
+                format!(
+                    "undefined variable `{}`; Nix refuses to evaluate the flake",
+                    unbound.name
+                ),
+            )
+            .with_help(help)
+        })
+        .collect()
 }
 
 /// The attribute paths `nix build <flake>#<fragment>` tries, in order, as Nix displays them.

@@ -1048,7 +1048,7 @@ fn image_arguments_that_are_not_static_say_nothing() {
         r#"common"#,
     ] {
         let text = format!(
-            r#"{{ outputs = {{ self, nixpkgs }}: let pkgs = nixpkgs.legacyPackages.x86_64-linux; in {{
+            r#"{{ outputs = {{ self, nixpkgs }}: let pkgs = nixpkgs.legacyPackages.x86_64-linux; inherit (pkgs) pname version common; in {{
                 packages.x86_64-linux.default = pkgs.dockerTools.buildImage {args};
             }}; }}"#
         );
@@ -1612,5 +1612,24 @@ fn a_dynamic_duplicate_in_a_set_nix_never_evaluates_is_not_reported() {
         Case::new(&text).output("web").run().is_empty(),
         "{:#?}",
         Case::new(&text).output("web").run()
+    );
+}
+
+/// Nix stops at the first undefined variable; a file of nothing else gets a bounded report.
+#[test]
+fn undefined_variables_are_reported_up_to_a_bound() {
+    let text = format!("{{ outputs = {{ self }}: [ {} ]; }}", "x ".repeat(1000));
+    let (_, diagnostics) = FlakeFile::read(FILE, &text, true);
+    assert_eq!(diagnostics.len(), scope::MAX_REPORTED);
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d.rule == Rule::FlakeUndefinedVariable && span_text(&text, d) == "x")
+    );
+    assert_eq!(
+        diagnostics[0].help.as_deref(),
+        Some(
+            "bind it first: take it as an argument of `outputs` (`{ self, nixpkgs, x, ... }:`, with an input of that name) or define it with `let x = ...; in`"
+        )
     );
 }
