@@ -1,7 +1,8 @@
-//! SF508 (`flake-undefined-variable`) against Nix itself: for every expression below,
-//! starflake reports an undefined variable exactly when `nix-instantiate --parse` refuses the
-//! expression with "undefined variable", and names the same one. Parsing evaluates nothing and
-//! needs no store or network; Nix must be installed (`.ci/run` does it).
+//! What starflake says about a flake's names, against Nix itself: for every expression below,
+//! starflake reports an undefined variable (SF508) exactly when `nix-instantiate --parse`
+//! refuses the expression with "undefined variable", and names the same one; likewise a
+//! function argument named twice (SF501). Parsing evaluates nothing and needs no store or
+//! network; Nix must be installed (`.ci/run` does it).
 
 use std::process::Command;
 
@@ -102,6 +103,47 @@ fn undefined_variables_are_the_ones_nix_refuses() {
         let nix = undefined_for_nix(expression);
         let ours = undefined_for_starflake(expression);
         if ours.first() != nix.as_ref() || ours.len() > 1 {
+            wrong.push(format!("`{expression}`: Nix {nix:?}, starflake {ours:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+const ARGUMENTS: &[&str] = &[
+    "{ a, b }: a",
+    "{ a, ... }@args: args",
+    "{ a, b ? a }: b",
+    "x: { x }: x",
+    "{ a, a }: a",
+    "a@{ a }: a",
+    "{ a, ... }@a: a",
+    "{ self, nixpkgs, b ? 1, nixpkgs }: self",
+];
+
+#[test]
+fn arguments_named_twice_are_the_ones_nix_refuses() {
+    let mut wrong = Vec::new();
+    for expression in ARGUMENTS {
+        let output = Command::new("nix-instantiate")
+            .args(["--parse", "-E", expression])
+            .output()
+            .expect("nix-instantiate runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let nix = stderr
+            .split("duplicate formal function argument '")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next());
+        assert!(
+            output.status.success() || nix.is_some(),
+            "Nix refuses `{expression}` for another reason:\n{stderr}"
+        );
+        let (_, diagnostics) = FlakeFile::read("flake.nix", expression, true);
+        let ours: Vec<&str> = diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.rule == Rule::FlakeSyntax)
+            .map(|diagnostic| &expression[diagnostic.span.range()])
+            .collect();
+        if ours.first().copied() != nix || ours.len() > 1 {
             wrong.push(format!("`{expression}`: Nix {nix:?}, starflake {ours:?}"));
         }
     }

@@ -90,7 +90,8 @@ impl FlakeFile {
             return (file(Reading::Broken), errors);
         }
         let tree = parse.tree();
-        let mut findings = unbound_variables(flake_file, &tree);
+        let mut findings = duplicate_arguments(flake_file, &tree);
+        findings.extend(unbound_variables(flake_file, &tree));
         let Some(mut flake) = Flake::read(&tree) else {
             return (file(Reading::Opaque), findings);
         };
@@ -159,6 +160,26 @@ impl FlakeFile {
         });
         summary.as_ref()
     }
+}
+
+/// SF501 for every function argument named twice, which Nix refuses to parse.
+fn duplicate_arguments(flake_file: &str, tree: &rnix::Root) -> Vec<Diagnostic> {
+    scope::duplicate_arguments(tree)
+        .into_iter()
+        .map(|duplicate| {
+            Diagnostic::new(
+                Rule::FlakeSyntax,
+                flake_file,
+                duplicate.span,
+                format!(
+                    "the function argument `{}` is named twice; Nix refuses to parse the flake",
+                    duplicate.name
+                ),
+            )
+            .with_label(flake_file, duplicate.first, "first named here")
+            .with_help("give each argument of the function its own name")
+        })
+        .collect()
 }
 
 /// SF508 for every use of a variable that nothing binds: Nix refuses such a file when it

@@ -1,6 +1,7 @@
-//! Variables a flake uses that nothing binds. Nix resolves every variable while it parses a
-//! file, except under `with`, whose names are only known when it runs: an unbound one stops
-//! every `nix build` of the flake, whatever output it asks for ("undefined variable").
+//! What Nix refuses about a flake's names when it parses the file, so that every `nix build`
+//! of the flake stops, whatever output it asks for: a variable that nothing binds ("undefined
+//! variable"; Nix resolves every variable while it parses, except under `with`, whose names are
+//! only known when it runs) and a function argument named twice.
 
 use std::collections::HashMap;
 
@@ -18,7 +19,7 @@ pub struct Unbound {
     pub in_scope: Vec<String>,
 }
 
-/// The most uses [`unbound_variables`] reports: Nix itself stops at the first, and a file of
+/// The most findings of one kind reported: Nix itself stops at the first, and a file of
 /// nothing else must not make a report (with a suggestion each) of millions.
 pub const MAX_REPORTED: usize = 100;
 
@@ -115,6 +116,43 @@ impl Scope {
         names.sort();
         names
     }
+}
+
+/// A function argument named twice (`{ a, a }:`, `a@{ a }:`): "duplicate formal function
+/// argument".
+pub struct DuplicateArgument {
+    pub name: String,
+    pub span: Span,
+    pub first: Span,
+}
+
+/// The first [`MAX_REPORTED`] arguments named twice in one function of `root`.
+pub fn duplicate_arguments(root: &ast::Root) -> Vec<DuplicateArgument> {
+    let mut found = Vec::new();
+    for pattern in root.syntax().descendants().filter_map(ast::Pattern::cast) {
+        let mut names: Vec<ast::Ident> = pattern
+            .pat_entries()
+            .filter_map(|entry| entry.ident())
+            .chain(pattern.pat_bind().and_then(|bind| bind.ident()))
+            .collect();
+        names.sort_by_key(|ident| ident.syntax().text_range().start());
+        let mut first_of: HashMap<String, Span> = HashMap::new();
+        for ident in names {
+            let name = ident_text(&ident);
+            let span = span_of(&ident);
+            match first_of.get(&name) {
+                Some(&first) => found.push(DuplicateArgument { name, span, first }),
+                None => {
+                    first_of.insert(name, span);
+                }
+            }
+        }
+        if found.len() >= MAX_REPORTED {
+            break;
+        }
+    }
+    found.truncate(MAX_REPORTED);
+    found
 }
 
 /// `body` of `with namespace; body`, where every name may come from `namespace`.
