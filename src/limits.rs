@@ -21,6 +21,12 @@ pub const MAX_VALUE_DEPTH: usize = 1000;
 /// through: `json.encode`, and the output of `run` in the plan.
 pub const MAX_JSON_VALUES: usize = 1_000_000;
 
+/// How many Starlark calls deep an evaluation may go. Kurtosis's Starlark refuses recursion,
+/// so only a chain of distinct functions goes deep, and real packages stay below 20;
+/// starlark-rust's default of 50 refused valid chains. Each level takes native stack, of
+/// which the wasm module has 1 MiB.
+pub const MAX_CALL_DEPTH: usize = 100;
+
 /// How many modules deep `import_module` may nest: each level is an evaluation inside the one
 /// that imports it, on the same stack. Real packages stay below 10.
 pub const MAX_IMPORT_DEPTH: usize = 32;

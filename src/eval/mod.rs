@@ -132,7 +132,10 @@ pub(crate) fn error_diagnostic(error: &starlark::Error, fallback: &Place) -> Dia
         ),
         starlark::ErrorKind::StackOverflow(_) => (
             Rule::DialectViolation,
-            Some("Kurtosis's Starlark does not allow recursion; rewrite it with a loop".to_owned()),
+            Some(format!(
+                "calls nest more than {} deep: a function that calls itself, which Kurtosis's Starlark does not allow (rewrite it with a loop), or a chain of calls too long for a check",
+                limits::MAX_CALL_DEPTH
+            )),
         ),
         _ => (Rule::EvaluationError, None),
     };
@@ -237,9 +240,10 @@ impl<'a> Session<'a> {
     }
 
     fn new_evaluator_limits(&self, eval: &mut Evaluator<'_, '_, 'a>) {
-        // Both setters only fail when called twice or with zero.
+        // The setters only fail when called twice or with zero.
         let _ = eval.set_max_tick_count(limits::MAX_TICKS);
         let _ = eval.set_max_heap_size(limits::MEMORY_BUDGET);
+        let _ = eval.set_max_callstack_size(limits::MAX_CALL_DEPTH);
         if let Some(interrupt) = self.interrupt {
             eval.set_check_cancelled(Box::new(interrupt));
         }
