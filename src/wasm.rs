@@ -32,6 +32,12 @@ mod lsp;
 /// The wall-clock budget of one check when the options give none.
 const DEFAULT_TIMEOUT_MS: f64 = 1000.0;
 
+/// Stops a check `timeout_ms` after it starts, by the browser's clock.
+fn interrupt_after(timeout_ms: f64) -> Box<dyn Fn() -> bool> {
+    let deadline = js_sys::Date::now() + timeout_ms;
+    Box::new(move || js_sys::Date::now() > deadline)
+}
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 /** How the `character` of a position is counted. */
@@ -392,10 +398,7 @@ impl Settings {
     }
 
     fn check_options(&self) -> CheckOptions {
-        let interrupt: Option<Box<dyn Fn() -> bool>> = self.timeout_ms.map(|timeout| {
-            let deadline = js_sys::Date::now() + timeout;
-            Box::new(move || js_sys::Date::now() > deadline) as Box<dyn Fn() -> bool>
-        });
+        let interrupt = self.timeout_ms.map(interrupt_after);
         CheckOptions {
             main_file: self.main_file.clone(),
             main_function: self.main_function.clone(),

@@ -44,6 +44,11 @@ pub trait WorkspaceFiles {
     fn entry(&self, path: &str) -> Option<Entry>;
     /// The names in a folder, with their kinds; empty when it cannot be read.
     fn read_dir(&self, path: &str) -> Vec<(String, EntryKind)>;
+    /// What stops one check that runs too long, by the transport's clock (the core has none);
+    /// asked once per check.
+    fn check_interrupt(&self) -> Option<Box<dyn Fn() -> bool>> {
+        None
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -349,6 +354,7 @@ impl Server {
         let package = self.packages.entry(root.to_owned()).or_default();
         let options = CheckOptions {
             packages_dir: self.packages_dir.clone(),
+            interrupt: self.files.check_interrupt(),
             ..CheckOptions::default()
         };
         let result = check_with(&source, &options, &package.cache);

@@ -16,6 +16,9 @@ use crate::lsp::{Server, WorkspaceFiles};
 use crate::package::MANIFEST_FILE;
 use crate::source::{Entry, EntryKind, ReadError, SourceProvider};
 
+/// How long one check of a package may evaluate, as `starflake check` by default.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The files on disk, by absolute path.
 pub struct FsWorkspace;
 
@@ -55,6 +58,12 @@ impl WorkspaceFiles for FsWorkspace {
             .collect();
         names.sort_by(|(a, _), (b, _)| a.cmp(b));
         names
+    }
+
+    fn check_interrupt(&self) -> Option<Box<dyn Fn() -> bool>> {
+        // The default `--timeout` of `starflake check`.
+        let deadline = std::time::Instant::now() + CHECK_TIMEOUT;
+        Some(Box::new(move || std::time::Instant::now() > deadline))
     }
 }
 

@@ -96,6 +96,10 @@ impl WorkspaceFiles for CallbackFiles {
             })
             .collect()
     }
+
+    fn check_interrupt(&self) -> Option<Box<dyn Fn() -> bool>> {
+        Some(super::interrupt_after(super::DEFAULT_TIMEOUT_MS))
+    }
 }
 
 /// The language server: `send` one JSON-RPC message (text) in; every message out goes to the
