@@ -92,9 +92,9 @@ struct CheckArgs {
     /// When to color human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-    /// Stop evaluating after this many seconds.
-    #[arg(long, default_value_t = 2.0)]
-    timeout: f64,
+    /// Stop evaluating after this many seconds (at most a day).
+    #[arg(long, default_value = "2", value_parser = parse_timeout)]
+    timeout: Duration,
     /// Push every Nix image to this OCI registry (`host[:port][/path]`) as
     /// `REGISTRY/<image_name>`; the plan shows where each image will live.
     #[arg(long, value_name = "REGISTRY")]
@@ -272,12 +272,24 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// `--timeout`: seconds, from a tenth of a second (less would stop every package before it
+/// starts) to a day.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    const MOST: f64 = 24.0 * 3600.0;
+    match text.parse::<f64>() {
+        Ok(seconds) if (0.0..=MOST).contains(&seconds) => {
+            Ok(Duration::from_secs_f64(seconds.max(0.1)))
+        }
+        _ => Err(format!("expected a number of seconds from 0 to {MOST}")),
+    }
+}
+
 /// The settings `build` and `run` share with `check`.
 fn settings(args: &CheckArgs) -> super::build::Settings {
     super::build::Settings {
         color: color(args.color),
         json: matches!(args.format, Format::Json),
-        eval_timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+        eval_timeout: args.timeout,
         system_given: args.system.is_some(),
     }
 }
@@ -313,7 +325,7 @@ fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
         .or_else(|| super::deps::default_packages_dir().filter(|dir| dir.is_dir()))
         .map(|dir| absolute(&dir))
         .transpose()?;
-    let deadline = Instant::now() + Duration::from_secs_f64(args.timeout.max(0.1));
+    let deadline = Instant::now() + args.timeout;
     let options = CheckOptions {
         main_file: crate::source::normalize(&args.main_file),
         main_function: args.main_function_name.clone(),
