@@ -312,6 +312,71 @@ fn parse_args(input: &ArgsInput, diagnostics: &mut Vec<Diagnostic>) -> Option<se
     if input.text.trim().is_empty() {
         return Some(serde_json::Value::Object(Default::default()));
     }
+    if let Some((offset, problem)) = crate::limits::config_text_problem(&input.text) {
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::InvalidArgs,
+                &input.origin,
+                Span::new(offset as u32, offset as u32),
+                format!("the package arguments are not read: {problem}"),
+            )
+            .with_help("pass the values the package needs; put large data in files of the package"),
+        );
+        return None;
+    }
+    let value = parse_args_text(input, diagnostics)?;
+    if let Some((number, problem)) = unrepresentable_number(&value) {
+        // serde_json writes an exponent `e+999`; the text may have `e999`, `E+999`...
+        let written = [
+            number.clone(),
+            number.replace("e+", "e"),
+            number.replace("e+", "E"),
+            number.replace('e', "E"),
+        ];
+        let span = written
+            .iter()
+            .find_map(|form| Some((input.text.find(form.as_str())?, form.len())))
+            .map_or(Span::default(), |(at, len)| {
+                Span::new(at as u32, (at + len) as u32)
+            });
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::InvalidArgs,
+                &input.origin,
+                span,
+                format!("the package arguments hold a number Starlark cannot: {problem}"),
+            )
+            .with_help("pass it as a string, or as a smaller number"),
+        );
+        return None;
+    }
+    Some(value)
+}
+
+/// The first number in `value` that no Starlark int or float holds, and why.
+fn unrepresentable_number(value: &serde_json::Value) -> Option<(String, String)> {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::Number(number) => {
+                let text = number.to_string();
+                if let Some(problem) = crate::limits::json_number_problem(&text) {
+                    return Some((text, problem));
+                }
+            }
+            serde_json::Value::Array(items) => pending.extend(items.iter().rev()),
+            serde_json::Value::Object(fields) => pending.extend(fields.values().rev()),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The package arguments as JSON, else as YAML.
+fn parse_args_text(
+    input: &ArgsInput,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<serde_json::Value> {
     let json_error = match serde_json::from_str::<serde_json::Value>(&input.text) {
         Ok(value) => return Some(value),
         Err(error) => error,

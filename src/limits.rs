@@ -50,9 +50,111 @@ pub const MAX_RANGE: u64 = (MEMORY_BUDGET / 8 / 4) as u64;
 /// under a second.
 pub const MAX_MODULE_BYTES: usize = 4 << 20;
 
+/// The largest package file a check reads (`read_file`, and every other file): half the
+/// memory budget, far beyond the data files real packages read.
+pub const MAX_READ_BYTES: u64 = (MEMORY_BUDGET / 2) as u64;
+
 /// Steps of evaluation (function calls and loop iterations) before we call it runaway: about
 /// half a second natively for an empty loop, and far more than any real package needs.
 pub const MAX_TICKS: u64 = 60_000_000;
+
+/// The largest `kurtosis.yml`, and the largest package arguments, a check reads. Real ones
+/// take a few KiB; a YAML parser builds several times the text in events and values.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Where the YAML or JSON text of `kurtosis.yml` or the package arguments passes the limits a
+/// check reads it within, and what is wrong there: more than [`MAX_CONFIG_BYTES`], or brackets
+/// nested past [`MAX_NESTING`] (the YAML parser takes time quadratic in that depth: 100,000
+/// levels took 51 s).
+pub(crate) fn config_text_problem(text: &str) -> Option<(usize, String)> {
+    if text.len() > MAX_CONFIG_BYTES {
+        return Some((
+            0,
+            format!(
+                "it has {} KiB, and a check reads at most {} KiB",
+                text.len().div_ceil(1 << 10),
+                MAX_CONFIG_BYTES >> 10
+            ),
+        ));
+    }
+    let offset = first_too_deep_flow(text)?;
+    Some((
+        offset,
+        format!("nested too deeply: more than {MAX_NESTING} levels of brackets"),
+    ))
+}
+
+/// Byte offset of the bracket that opens the level past [`MAX_NESTING`] in YAML or JSON text.
+/// Quoted scalars are skipped; a quote starts one only where a YAML scalar can start, so an
+/// apostrophe inside plain text (`it's`) does not hide the brackets after it.
+fn first_too_deep_flow(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    // The last byte that was not a space: a quote after one of these starts a quoted scalar.
+    let mut previous = b'\n';
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        match byte {
+            b'"' | b'\'' if matches!(previous, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?') => {
+                at += 1;
+                loop {
+                    match bytes.get(at) {
+                        None => break,
+                        // `\"` in double quotes, `''` in single quotes.
+                        Some(b'\\') if byte == b'"' => at += 2,
+                        Some(b'\'') if byte == b'\'' && bytes.get(at + 1) == Some(&b'\'') => {
+                            at += 2
+                        }
+                        Some(&other) if other == byte => break,
+                        Some(_) => at += 1,
+                    }
+                }
+            }
+            b'#' if matches!(previous, b'\n') || at > 0 && bytes[at - 1].is_ascii_whitespace() => {
+                while at < bytes.len() && bytes[at] != b'\n' {
+                    at += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(at);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if byte == b'\n' || !byte.is_ascii_whitespace() {
+            previous = byte;
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Why the JSON number `text` (in `json.decode` or the package arguments) cannot be a Starlark
+/// value: an int past [`MAX_INT_BYTES`], or a float past the range of a double (`1e999`).
+pub(crate) fn json_number_problem(text: &str) -> Option<String> {
+    let is_int = !text.contains(['.', 'e', 'E']);
+    // Decimal digits take log2(10) bits each.
+    if is_int && text.len() > MAX_INT_BYTES * 12 / 5 {
+        return Some(format!(
+            "a number of {} digits is larger than the integers a check holds ({} KiB)",
+            text.len(),
+            MAX_INT_BYTES >> 10
+        ));
+    }
+    if is_int || text.parse::<f64>().is_ok_and(f64::is_finite) {
+        return None;
+    }
+    let shown: String = text.chars().take(40).collect();
+    let more = if shown.len() < text.len() { "…" } else { "" };
+    Some(format!(
+        "the number {shown}{more} is out of the range of a float"
+    ))
+}
 
 /// A diagnostic for a Starlark file larger than [`MAX_MODULE_BYTES`].
 pub(crate) fn too_large(file: &str, text: &str) -> Option<Diagnostic> {

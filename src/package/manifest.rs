@@ -30,6 +30,20 @@ struct RawManifest {
 /// Parses `kurtosis.yml`; problems become diagnostics, and a usable manifest comes back
 /// whenever the name could be read.
 pub fn parse_manifest(text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Manifest> {
+    if let Some((offset, problem)) = crate::limits::config_text_problem(text) {
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::PackageManifest,
+                MANIFEST_FILE,
+                Span::new(offset as u32, offset as u32),
+                format!("`kurtosis.yml` is not read: {problem}"),
+            )
+            .with_help(
+                "`kurtosis.yml` needs only the package `name`, and `replace` for dependencies",
+            ),
+        );
+        return None;
+    }
     let raw: RawManifest = match serde_yaml_ng::from_str(text) {
         Ok(raw) => raw,
         Err(error) => {

@@ -7,6 +7,7 @@
 
 use std::cmp::Ordering;
 use std::fmt::{self, Display, Write as _};
+use std::str::FromStr;
 
 use allocative::Allocative;
 use starlark::any::ProvidesStaticType;
@@ -26,6 +27,7 @@ use super::super::session::{Place, Session};
 use super::super::values::{Unknown, contains_unknown, is_unknown};
 use super::types::{format_go_duration, parse_go_duration};
 use crate::diagnostic::{Diagnostic, Rule};
+use crate::limits::json_number_problem;
 
 /// What each predeclared module is, for the editor; their functions document themselves below
 /// (`crate::builtins::modules`), with parameters read from these very definitions.
@@ -326,9 +328,7 @@ impl<'de, 'v> serde::de::Visitor<'de> for JsonSeed<'v> {
             if key == NUMBER_TOKEN {
                 // serde_json's arbitrary-precision numbers arrive as a map with one entry.
                 let text: String = map.next_value()?;
-                let number: serde_json::Value =
-                    serde_json::from_str(&text).map_err(serde::de::Error::custom)?;
-                return Ok(self.heap.alloc(number));
+                return json_number(&text, self.heap).map_err(serde::de::Error::custom);
             }
             let value = map.next_value_seed(JsonSeed { heap: self.heap })?;
             let key = self.heap.alloc(key.as_str());
@@ -342,6 +342,21 @@ impl<'de, 'v> serde::de::Visitor<'de> for JsonSeed<'v> {
         }
         Ok(self.heap.alloc(AllocDict(entries)))
     }
+}
+
+/// A JSON number as Starlark holds it: an int (of at most [`MAX_INT_BYTES`]) or a finite float.
+/// starlark's own conversion panics on `1e999`, which fits neither.
+fn json_number<'v>(text: &str, heap: Heap<'v>) -> Result<Value<'v>, String> {
+    if let Some(problem) = json_number_problem(text) {
+        return Err(problem);
+    }
+    Ok(match text.parse::<i32>() {
+        Ok(int) => heap.alloc(int),
+        Err(_) => match num_bigint::BigInt::from_str(text) {
+            Ok(int) => heap.alloc(int),
+            Err(_) => heap.alloc(text.parse::<f64>().unwrap_or_default()),
+        },
+    })
 }
 
 pub(crate) fn decode_json<'v>(text: &str, heap: Heap<'v>) -> Result<Value<'v>, String> {
