@@ -25,13 +25,37 @@ pub enum ReadError {
     NotFound,
     #[error("it is a folder, not a file")]
     IsDir,
-    #[error("it is not UTF-8 text")]
-    NotText,
+    /// `line` and `column` (1-based, the column in bytes) of the first byte that is not.
+    #[error("it is not UTF-8 text: the byte at line {line}, column {column} is not")]
+    NotText { line: usize, column: usize },
     /// A named pipe, socket or device: reading it could block forever or never end.
     #[error("it is a {0}, not a regular file; a package holds only regular files and folders")]
     NotRegularFile(&'static str),
+    /// Past [`crate::limits::MAX_READ_BYTES`]: read, it would take most of a check's memory.
+    #[error("it has {} MiB, and a check reads files of at most {} MiB", .0.div_ceil(1 << 20), crate::limits::MAX_READ_BYTES >> 20)]
+    TooLarge(u64),
+    /// A symlink (or one on the way) to a place outside the package root.
+    #[error(
+        "it is a symlink to a place outside the package, which Kurtosis does not upload with it"
+    )]
+    LeavesPackage,
     #[error("{0}")]
     Other(String),
+}
+
+/// `bytes` as text, or where they stop being UTF-8.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, ReadError> {
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line_start = valid
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(0, |at| at + 1);
+        ReadError::NotText {
+            line: valid.iter().filter(|&&byte| byte == b'\n').count() + 1,
+            column: valid.len() - line_start + 1,
+        }
+    })
 }
 
 /// The package files a check may read.

@@ -525,9 +525,7 @@ fn text_from_js(
         return Ok(None);
     }
     if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
-        return String::from_utf8(bytes.to_vec())
-            .map(Some)
-            .map_err(|_| ReadError::NotText);
+        return crate::source::utf8_text(bytes.to_vec()).map(Some);
     }
     if Reflect::get(&value, &JsValue::from_str("then")).is_ok_and(|then| then.is_function()) {
         return Err(ReadError::Other(format!(

@@ -364,3 +364,149 @@ fn a_fail_message_shows_at_most_two_thousand_characters() {
         diagnostic.message
     );
 }
+
+/// Checks `main.star` with `args` and `manifest` in place of the usual ones.
+fn with_args_and_manifest(main: &str, args: Option<&str>, manifest: &str) -> Vec<Diagnostic> {
+    let source = MemorySource::new()
+        .with("kurtosis.yml", manifest)
+        .with("main.star", main);
+    let options = CheckOptions {
+        args: args.map(|text| starflake::ArgsInput {
+            origin: "args.json".to_owned(),
+            text: text.to_owned(),
+        }),
+        ..CheckOptions::default()
+    };
+    check(&source, &options).diagnostics
+}
+
+const RETURN_ARGS: &str = "def run(plan, args):\n    return args\n";
+
+#[test]
+fn a_json_number_past_what_starlark_holds_is_a_diagnostic() {
+    for text in ["1e999", "-1e400"] {
+        let found = main_star(format!(
+            "def run(plan, args):\n    return json.decode('{text}')\n"
+        ));
+        let diagnostic = only(&found, Rule::EvaluationError);
+        assert!(
+            diagnostic.message.contains("out of the range of a float"),
+            "{diagnostic:#?}"
+        );
+        let args = format!("{{\"a\": [1, {text}]}}");
+        let found = with_args_and_manifest(RETURN_ARGS, Some(&args), MANIFEST);
+        let diagnostic = only(&found, Rule::InvalidArgs);
+        let at = args.find(text).unwrap() as u32;
+        assert_eq!(
+            (diagnostic.span.start, diagnostic.span.end),
+            (at, at + text.len() as u32)
+        );
+    }
+    let digits = "9".repeat(200_000);
+    let found = main_star(format!(
+        "def run(plan, args):\n    return json.decode('{digits}')\n"
+    ));
+    assert!(
+        only(&found, Rule::EvaluationError)
+            .message
+            .contains("digits")
+    );
+    // What fits still decodes, big ints included.
+    let found = with_args_and_manifest(
+        "def run(plan, args):\n    if json.decode('[123456789012345678901234567890, 1.5e300]')[0] != 123456789012345678901234567890:\n        fail('wrong')\n",
+        Some("{\"big\": 123456789012345678901234567890}"),
+        MANIFEST,
+    );
+    assert_eq!(found, [], "{found:#?}");
+}
+
+#[test]
+fn arguments_and_manifest_nested_past_the_limit_are_not_parsed() {
+    let deep = format!("{{\"a\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let start = Instant::now();
+    let found = with_args_and_manifest(RETURN_ARGS, Some(&deep), MANIFEST);
+    let diagnostic = only(&found, Rule::InvalidArgs);
+    assert!(
+        diagnostic.message.contains("nested too deeply"),
+        "{diagnostic:#?}"
+    );
+    // The bracket that opens level MAX_NESTING + 1: `{` is the first level.
+    assert_eq!(
+        diagnostic.span.start as usize,
+        "{\"a\": ".len() + MAX_NESTING - 1
+    );
+    let manifest = format!(
+        "{MANIFEST}x: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let found = with_args_and_manifest(RETURN_ARGS, None, &manifest);
+    assert!(
+        found
+            .iter()
+            .any(|diagnostic| diagnostic.rule == Rule::PackageManifest
+                && diagnostic.file == "kurtosis.yml"
+                && diagnostic.message.contains("nested too deeply")),
+        "{found:#?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    // Brackets inside quoted scalars, and an apostrophe in plain text, are not nesting.
+    let quoted = format!(
+        "name: 'it''s {}'\nlist: [\"{}\", it's]\n",
+        "[".repeat(200),
+        "{".repeat(200)
+    );
+    let found = with_args_and_manifest(RETURN_ARGS, Some(&quoted), MANIFEST);
+    assert_eq!(found, [], "{found:#?}");
+}
+
+#[test]
+fn arguments_past_the_size_limit_are_not_parsed() {
+    let huge = format!(
+        "{{\"a\": \"{}\"}}",
+        "x".repeat(starflake::limits::MAX_CONFIG_BYTES)
+    );
+    let found = with_args_and_manifest(RETURN_ARGS, Some(&huge), MANIFEST);
+    assert!(only(&found, Rule::InvalidArgs).message.contains("KiB"));
+}
+
+#[test]
+fn a_missing_main_file_is_an_error_of_its_own() {
+    let source = MemorySource::new().with("kurtosis.yml", MANIFEST);
+    let found = check(&source, &CheckOptions::default()).diagnostics;
+    let diagnostic = only(&found, Rule::FileNotFound);
+    assert_eq!(diagnostic.file, "main.star");
+}
+
+/// `def f0(x): return f1(x) + 1` ... `def f{depth}(x): return x`, called from `run`.
+fn call_chain(depth: usize) -> String {
+    let mut text = String::new();
+    for level in 0..depth {
+        text.push_str(&format!(
+            "def f{level}(x):\n    return f{}(x) + 1\n",
+            level + 1
+        ));
+    }
+    text.push_str(&format!("def f{depth}(x):\n    return x\n"));
+    text.push_str("def run(plan, args):\n    return f0(0)\n");
+    text
+}
+
+#[test]
+fn a_long_chain_of_distinct_calls_is_not_taken_for_recursion() {
+    // starlark-rust stops at 50 calls by default; Kurtosis's Starlark refuses only recursion.
+    let found = main_star(call_chain(starflake::limits::MAX_CALL_DEPTH - 3));
+    assert_eq!(found, [], "{found:#?}");
+    let found = main_star(call_chain(starflake::limits::MAX_CALL_DEPTH + 1));
+    assert!(
+        only(&found, Rule::DialectViolation)
+            .help
+            .as_deref()
+            .is_some_and(|help| help.contains("calls nest more than")),
+        "{found:#?}"
+    );
+}

@@ -325,8 +325,19 @@ impl<'a> Session<'a> {
         let text = match self.read(path) {
             Ok(text) => text,
             Err(error) => {
-                if let Some(place) = requested_at {
-                    self.report(self.read_error(path, error, place));
+                match requested_at {
+                    Some(place) => self.report(self.read_error(path, error, place)),
+                    // The main file: nothing imports it, so the error is its own.
+                    None if self.state.borrow().loading.is_empty() => {
+                        let place = Place {
+                            file: path.to_owned(),
+                            span: Span::default(),
+                        };
+                        self.report(self.read_error(path, error, &place).with_help(format!(
+                            "Kurtosis runs a package from its main file, `{path}` at the package root unless `--main-file` names another"
+                        )));
+                    }
+                    None => {}
                 }
                 return Err(LoadFailure::Reported);
             }

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::limits::MAX_READ_BYTES;
 use crate::source::{Entry, EntryKind, ReadError, SourceProvider};
 
 /// Reads files below a package root; absolute paths (a packages folder) are read as they are.
@@ -44,13 +45,16 @@ pub(crate) fn read_text(full: &Path) -> Result<String, ReadError> {
     };
     // Opening a named pipe blocks until a writer comes, and a device may never end: look
     // before opening, so that only regular files are ever opened.
-    let kind = std::fs::metadata(full).map_err(io_error)?.file_type();
-    if let Some(refused) = not_regular(&kind) {
+    let metadata = std::fs::metadata(full).map_err(io_error)?;
+    if let Some(refused) = not_regular(&metadata.file_type()) {
         return Err(refused);
+    }
+    if metadata.len() > MAX_READ_BYTES {
+        return Err(ReadError::TooLarge(metadata.len()));
     }
     // The path may have been swapped for a pipe since: a non-blocking open cannot hang,
     // and the opened file is checked again.
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(full)
@@ -58,13 +62,22 @@ pub(crate) fn read_text(full: &Path) -> Result<String, ReadError> {
     if let Some(refused) = not_regular(&file.metadata().map_err(io_error)?.file_type()) {
         return Err(refused);
     }
+    // A file that grows while it is read is cut one byte past the limit, and refused.
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(io_error)?;
-    String::from_utf8(bytes).map_err(|_| ReadError::NotText)
+    file.take(MAX_READ_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > MAX_READ_BYTES {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    crate::source::utf8_text(bytes)
 }
 
 impl SourceProvider for FsSource {
     fn read(&self, path: &str) -> Result<String, ReadError> {
+        if self.entry(path).is_some_and(|entry| entry.leaves_root) {
+            return Err(ReadError::LeavesPackage);
+        }
         read_text(&self.path(path))
     }
 
@@ -173,8 +186,56 @@ mod tests {
         let folder = Folder::new("device");
         std::os::unix::fs::symlink("/dev/zero", folder.0.join("zero")).unwrap();
         assert_eq!(
-            read_within_a_second(&folder.0, "zero"),
+            read_text(&folder.0.join("zero")),
             Err(ReadError::NotRegularFile("device"))
+        );
+        // Through the package, the link leaves it first.
+        assert_eq!(
+            read_within_a_second(&folder.0, "zero"),
+            Err(ReadError::LeavesPackage)
+        );
+    }
+
+    #[test]
+    fn a_symlink_out_of_the_package_is_not_followed() {
+        let folder = Folder::new("leaves");
+        let outside = Folder::new("outside");
+        std::fs::write(outside.0.join("secret"), "s3cret\n").unwrap();
+        std::fs::create_dir(folder.0.join("data")).unwrap();
+        std::os::unix::fs::symlink(&outside.0, folder.0.join("data/linked")).unwrap();
+        std::os::unix::fs::symlink("../data", folder.0.join("data/inside")).unwrap();
+        std::fs::write(folder.0.join("data/file"), "ok\n").unwrap();
+        assert_eq!(
+            read_within_a_second(&folder.0, "data/linked/secret"),
+            Err(ReadError::LeavesPackage)
+        );
+        assert_eq!(
+            read_within_a_second(&folder.0, "data/inside/file"),
+            Ok("ok\n".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_file_past_the_read_limit_is_refused_unread() {
+        let folder = Folder::new("large");
+        // Sparse: it takes no disk.
+        std::fs::File::create(folder.0.join("large"))
+            .unwrap()
+            .set_len(MAX_READ_BYTES + 1)
+            .unwrap();
+        assert_eq!(
+            read_within_a_second(&folder.0, "large"),
+            Err(ReadError::TooLarge(MAX_READ_BYTES + 1))
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_with_the_place_of_the_first_bad_byte() {
+        let folder = Folder::new("utf8");
+        std::fs::write(folder.0.join("main.star"), b"x = 1\ny = '\xff'\n").unwrap();
+        assert_eq!(
+            read_within_a_second(&folder.0, "main.star"),
+            Err(ReadError::NotText { line: 2, column: 6 })
         );
     }
 

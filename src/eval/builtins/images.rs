@@ -308,7 +308,22 @@ fn check_flake(
     let flake = match state.flakes.entry(flake_file.to_owned()) {
         Entry::Occupied(read) => read.into_mut(),
         Entry::Vacant(unread) => {
-            let text = session.source.read(flake_file).ok()?;
+            let text = match session.source.read(flake_file) {
+                Ok(text) => text,
+                Err(error) => {
+                    let place = origin.arg("flake_location_dir");
+                    state.diagnostics.push(
+                        Diagnostic::new(
+                            Rule::FileNotFound,
+                            place.file,
+                            place.span,
+                            format!("cannot read `{flake_file}`: {error}"),
+                        )
+                        .with_help("Nix builds the image from this flake: make it a text file inside the package"),
+                    );
+                    return None;
+                }
+            };
             state.files.insert(flake_file, &text);
             let has_lock_file = session
                 .source
