@@ -10,7 +10,6 @@ mod dialect;
 mod missing_args;
 mod percent;
 mod session;
-mod tabs;
 mod values;
 
 use std::collections::HashMap;
@@ -56,10 +55,10 @@ pub(crate) fn globals() -> Globals {
         .build()
 }
 
-/// Parses a module as a check does: Kurtosis's dialect, tabs read as starlark-go reads them
-/// (offsets unchanged, so spans point into `text`).
+/// Parses a module as a check does: Kurtosis's dialect, with tabs and line endings read as
+/// starlark-go reads them (our copy of the lexer, vendor/starlark_syntax, does that).
 pub(crate) fn parse(path: &str, text: &str) -> starlark::Result<AstModule> {
-    AstModule::parse(path, tabs::untab(text).into_owned(), &DIALECT)
+    AstModule::parse(path, text.to_owned(), &DIALECT)
 }
 
 /// `%`, `*` and the calls of the string methods that can grow a value become calls of
