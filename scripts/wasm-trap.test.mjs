@@ -165,3 +165,21 @@ test('errors that are not traps pass through untouched', () => {
   assert.throws(() => new Workspace({ positionEncodng: 'utf-8' }), /did you mean `positionEncoding`/);
   assert.deepEqual(codes(workspace.check(files)), ['SF203 wrong-type']);
 });
+
+test('a message that is not text is a TypeError, never a trap', () => {
+  const { server, sent } = lspServer();
+  const other = lspServer();
+  for (const message of [{ jsonrpc: '2.0', id: 5, method: 'shutdown' }, 12345, null, undefined]) {
+    assert.throws(() => server.send(message), (error) => {
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(error.message, /one JSON-RPC message as text/);
+      return true;
+    });
+  }
+  // Neither this server nor another one of the same instance was lost.
+  openMain(server);
+  openMain(other.server);
+  for (const messages of [sent, other.sent]) {
+    assert.ok(messages.some((message) => message.method === 'textDocument/publishDiagnostics'));
+  }
+});

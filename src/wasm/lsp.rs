@@ -127,9 +127,20 @@ impl LspServer {
     }
 
     /// Handles one JSON-RPC message (a request, a response or a notification, as JSON text).
-    /// Throws only when the `output` callback throws.
-    pub fn send(&mut self, message: &str) -> Result<(), JsValue> {
-        let replies = self.server.handle(message);
+    /// Throws a TypeError when `message` is not a string, and otherwise only when the
+    /// `output` callback throws.
+    pub fn send(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] message: JsValue,
+    ) -> Result<(), JsValue> {
+        // Taken as any value: wasm-bindgen's own string glue reads a non-string (the parsed
+        // message object, say) as a string anyway and traps the module.
+        let Some(message) = message.as_string() else {
+            return Err(type_error(
+                "LspServer.send takes one JSON-RPC message as text (JSON.stringify it first)",
+            ));
+        };
+        let replies = self.server.handle(&message);
         self.emit(replies)
     }
 
