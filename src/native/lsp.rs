@@ -116,16 +116,34 @@ pub fn run() -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// The longest header line read; LSP's headers are a few dozen bytes.
+const MAX_HEADER_LINE: u64 = 8 * 1024;
+
 /// One message's body; `None` at the end of the input, an error for a frame that cannot be read.
 fn read_frame(input: &mut impl BufRead) -> Option<Result<String, String>> {
     let mut length = None;
-    let mut line = String::new();
+    let mut line = Vec::new();
+    let mut too_long = false;
     loop {
         line.clear();
-        match input.read_line(&mut line) {
+        // Read a header line only so far: a client that never sends a newline must not
+        // make the server keep all it sends.
+        match input
+            .by_ref()
+            .take(MAX_HEADER_LINE)
+            .read_until(b'\n', &mut line)
+        {
             Ok(0) | Err(_) => return None,
+            Ok(_) if !line.ends_with(b"\n") && line.len() as u64 == MAX_HEADER_LINE => {
+                too_long = true;
+                if input.skip_until(b'\n').is_err() {
+                    return None;
+                }
+                continue;
+            }
             Ok(_) => {}
         }
+        let line = String::from_utf8_lossy(&line);
         let header = line.trim_end_matches(['\r', '\n']);
         if header.is_empty() {
             break;
@@ -135,6 +153,11 @@ fn read_frame(input: &mut impl BufRead) -> Option<Result<String, String>> {
                 length = value.trim().parse::<u64>().ok();
             }
         }
+    }
+    if too_long {
+        return Some(Err(format!(
+            "a header line longer than {MAX_HEADER_LINE} bytes"
+        )));
     }
     let Some(length) = length else {
         return Some(Err("no valid Content-Length header".to_owned()));
@@ -164,5 +187,17 @@ mod tests {
         assert!(matches!(read_frame(&mut input), Some(Err(_))));
         assert_eq!(read_frame(&mut input), Some(Ok("null".to_owned())));
         assert_eq!(read_frame(&mut input), None);
+    }
+
+    #[test]
+    fn a_header_line_past_the_limit_is_skipped_not_kept() {
+        let long = "X".repeat(3 * MAX_HEADER_LINE as usize);
+        let input = format!("X-Long: {long}\r\n\r\nContent-Length: 2\r\n\r\n{{}}");
+        let mut input = input.as_bytes();
+        let Some(Err(error)) = read_frame(&mut input) else {
+            panic!("a frame with a too long header was read");
+        };
+        assert!(error.contains("header line longer than"), "{error}");
+        assert_eq!(read_frame(&mut input), Some(Ok("{}".to_owned())));
     }
 }
