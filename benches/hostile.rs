@@ -224,6 +224,43 @@ fn cases() -> Vec<Case> {
             "50 MB comment",
             format!("# {}\n{}", "a".repeat(50 << 20), run_with("    pass")),
         ),
+        case(
+            "json.decode of 1e999",
+            expression("json.decode(\"1e999\")".to_owned()),
+        ),
+        case(
+            "an empty string repeated 2,147,483,647 times",
+            expression("len(\"\" * 2147483647)".to_owned()),
+        ),
+        case(
+            "a 100,000-deep list formatted with %r",
+            run_with(
+                "    x = []\n    for i in range(100000):\n        x = [x]\n    return len(\"%r\" % (x,))",
+            ),
+        ),
+        case(
+            "120 distinct functions calling each other",
+            (0..120)
+                .map(|index| format!("def f{index}(a):\n    return f{}(a + 1)\n", index + 1))
+                .collect::<String>()
+                + "def f120(a):\n    return a\n"
+                + &run_with("    return f0(0)"),
+        ),
+        case(
+            "20,000 diagnostics, each with a label",
+            "x = 1\n".repeat(20_000) + &run_with("    pass"),
+        ),
+        Case {
+            name: "kurtosis.yml nested 100,000 deep",
+            files: vec![
+                (
+                    "kurtosis.yml".to_owned(),
+                    format!("{MANIFEST}description: {}\n", nested("[", "", "]", 100_000)),
+                ),
+                ("main.star".to_owned(), run_with("    pass")),
+            ],
+            fifo: None,
+        },
         Case {
             name: "2,000 modules importing each other",
             files: import_chain(2_000),
