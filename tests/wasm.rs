@@ -459,10 +459,10 @@ fn bad_input_throws_a_type_error() {
         .call0(&JsValue::NULL)
         .unwrap();
     throws_type_error(workspace.check(&read_only), "exists");
-    // No options at all is fine, and an empty package is a diagnostic.
+    // No options at all is fine, and an empty package is a diagnostic for each missing file.
     let bare = Workspace::new(&JsValue::UNDEFINED).unwrap();
     assert_eq!(bare.position_encoding(), "utf-16");
-    assert_eq!(codes(&bare.check(&js("{}")).unwrap()), ["SF101"]);
+    assert_eq!(codes(&bare.check(&js("{}")).unwrap()), ["SF101", "SF007"]);
 }
 
 #[wasm_bindgen_test]
