@@ -510,3 +510,40 @@ fn a_long_chain_of_distinct_calls_is_not_taken_for_recursion() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn plan_steps_past_the_budget_stop_at_the_step_that_passes_it() {
+    // One 8 MB dict shared by every service: small on the heap, 8 MB in each step.
+    let main = "def run(plan, args):\n    env = {\"BLOB\": \"x\" * 8000000}\n    for index in range(200):\n        plan.add_service(name = \"web-%d\" % index, config = ServiceConfig(image = \"nginx\", env_vars = env))\n";
+    // Counting 128 MiB of steps takes seconds in a debug build: a deadline of its own.
+    let source = MemorySource::new()
+        .with("kurtosis.yml", MANIFEST)
+        .with("main.star", main);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let options = CheckOptions {
+        interrupt: Some(Box::new(move || Instant::now() > deadline)),
+        ..CheckOptions::default()
+    };
+    let diagnostics = check(&source, &options).diagnostics;
+    let memory = only(&diagnostics, Rule::MemoryLimit);
+    assert!(
+        memory
+            .message
+            .contains("the plan's steps would take more than 128 MiB"),
+        "{}",
+        memory.message
+    );
+    let add_service = main.find("plan.add_service").unwrap() as u32;
+    assert_eq!(memory.span.start, add_service, "{memory:?}");
+}
+
+#[test]
+fn a_plan_within_the_budget_keeps_every_step() {
+    let main = "def run(plan, args):\n    env = {\"BLOB\": \"x\" * 100000}\n    for index in range(200):\n        plan.add_service(name = \"web-%d\" % index, config = ServiceConfig(image = \"nginx\", env_vars = env))\n";
+    let source = MemorySource::new()
+        .with("kurtosis.yml", MANIFEST)
+        .with("main.star", main);
+    let result = check(&source, &CheckOptions::default());
+    assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    assert_eq!(result.plan.steps.len(), 200);
+}

@@ -73,6 +73,8 @@ pub(crate) struct State {
     /// The kept evaluation of each module loaded so far that has one.
     pub kept: HashMap<String, Rc<Evaluated>>,
     pub steps: Vec<Step>,
+    /// What `steps` keep, as [`super::budget::charge_step`] counts it.
+    pub steps_bytes: u64,
     pub images: Vec<Image>,
     /// Each image name's index in `images` and where it was given its source, to report
     /// conflicts.

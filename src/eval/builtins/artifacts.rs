@@ -221,7 +221,7 @@ fn upload_files<'v>(
             path,
             name: name.clone(),
         },
-    );
+    )?;
     Ok(eval.heap().alloc(name))
 }
 
@@ -373,7 +373,7 @@ fn render_templates<'v>(
             name: name.clone(),
             config: templates,
         },
-    );
+    )?;
     Ok(eval.heap().alloc(name))
 }
 
@@ -402,7 +402,7 @@ fn store_service_files<'v>(
             src,
             name: name.clone(),
         },
-    );
+    )?;
     Ok(eval.heap().alloc(name))
 }
 
@@ -422,7 +422,7 @@ fn get_files_artifact<'v>(
         session,
         call,
         Instruction::GetFilesArtifact { name: name.clone() },
-    );
+    )?;
     Ok(eval.heap().alloc(name))
 }
 

@@ -67,14 +67,22 @@ pub(crate) fn suggest_dns_label(text: &str, max: usize) -> String {
     }
 }
 
-/// Appends a step to the plan.
-pub(crate) fn record(session: &Session, call: &Call, instruction: Instruction) {
-    let at = session.location(&call.place);
-    session.state.borrow_mut().steps.push(Step {
-        at,
+/// Appends a step to the plan, if the plan's budget has room for it.
+pub(crate) fn record(
+    session: &Session,
+    call: &Call,
+    instruction: Instruction,
+) -> starlark::Result<()> {
+    let step = Step {
+        at: session.location(&call.place),
         description: call.description(),
         instruction,
-    });
+    };
+    let mut state = session.state.borrow_mut();
+    let room = (crate::limits::MEMORY_BUDGET as u64).saturating_sub(state.steps_bytes);
+    state.steps_bytes += super::super::budget::charge_step(&step, room)?;
+    state.steps.push(step);
+    Ok(())
 }
 
 /// The service returned by `add_service` / `get_service`.
@@ -566,7 +574,7 @@ fn add_service<'v>(
             config: resolved,
             force_update,
         },
-    );
+    )?;
     note_service_step(session, &name);
     if !ports_fully_read {
         return Ok(eval.heap().alloc(Unknown));
@@ -657,7 +665,7 @@ fn add_services<'v>(
                     config: resolved,
                     force_update,
                 },
-            );
+            )?;
             note_service_step(session, name);
         }
         let service = if config.ports_fully_read {
@@ -713,7 +721,7 @@ fn set_service<'v>(
                 name,
                 config: resolved,
             },
-        );
+        )?;
     }
     Ok(Value::new_none())
 }
@@ -739,7 +747,7 @@ fn remove_service<'v>(
                 .insert(name.clone(), call.place.clone());
         }
         if !call.incomplete.get() {
-            record(session, call, Instruction::RemoveService { name });
+            record(session, call, Instruction::RemoveService { name })?;
         }
     }
     Ok(Value::new_none())
@@ -768,7 +776,7 @@ fn record_for_service<'v>(
     let session = Session::of(eval);
     if let Some((name, _)) = named_service(session, call) {
         if !call.incomplete.get() {
-            record(session, call, instruction(name));
+            record(session, call, instruction(name))?;
         }
     }
     Ok(Value::new_none())
@@ -792,7 +800,7 @@ fn get_service<'v>(
         session,
         call,
         Instruction::GetService { name: name.clone() },
-    );
+    )?;
     Ok(service_value(
         session,
         eval.heap(),
@@ -819,7 +827,7 @@ fn get_services<'v>(
         return Ok(eval.heap().alloc(Unknown));
     }
     if !call.incomplete.get() {
-        record(session, call, Instruction::GetServices);
+        record(session, call, Instruction::GetServices)?;
     }
     let heap = eval.heap();
     let values: Vec<Value<'v>> = services
@@ -835,7 +843,7 @@ fn get_cluster_type<'v>(
 ) -> starlark::Result<Value<'v>> {
     let session = Session::of(eval);
     if !call.incomplete.get() {
-        record(session, call, Instruction::GetClusterType);
+        record(session, call, Instruction::GetClusterType)?;
     }
     // starflake runs packages on Docker.
     Ok(eval.heap().alloc("docker"))
@@ -874,7 +882,7 @@ fn plan_print<'v>(
         None => value.to_str(),
     };
     if !call.incomplete.get() {
-        record(session, call, Instruction::Print { msg });
+        record(session, call, Instruction::Print { msg })?;
     }
     Ok(Value::new_none())
 }

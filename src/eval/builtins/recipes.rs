@@ -743,7 +743,7 @@ fn send_recipe<'v>(
             acceptable_codes,
             skip_code_check,
         );
-        record(session, call, step);
+        record(session, call, step)?;
     }
     Ok(recipe_result(session, eval.heap(), &recipe, recorded))
 }
@@ -779,7 +779,7 @@ fn wait<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Resu
                 interval,
                 timeout,
             },
-        );
+        )?;
         recorded = true;
     }
     Ok(recipe_result(session, eval.heap(), &recipe, recorded))
@@ -823,7 +823,7 @@ fn verify<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Re
                 assertion,
                 target_value,
             },
-        );
+        )?;
     }
     Ok(Value::new_none())
 }

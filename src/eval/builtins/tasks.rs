@@ -400,7 +400,7 @@ fn run_sh<'v>(call: &Call<'v>, eval: &mut Evaluator<'v, '_, '_>) -> starlark::Re
             env_vars,
             wait: common.wait,
         },
-    );
+    )?;
     Ok(task_result(session, eval, &common.store, true))
 }
 
@@ -439,6 +439,6 @@ fn run_python<'v>(
             store: common.store.clone(),
             wait: common.wait,
         },
-    );
+    )?;
     Ok(task_result(session, eval, &common.store, true))
 }
