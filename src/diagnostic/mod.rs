@@ -62,6 +62,25 @@ pub struct Diagnostic {
     pub fix: Option<Fix>,
 }
 
+/// The most characters of a message, help or label a diagnostic shows: one that quotes a value
+/// (a `fail` message, an image name, an argument) could otherwise be megabytes of text.
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// Cuts `text` to its first `most` characters, saying how long it was.
+pub(crate) fn shorten(text: &mut String, most: usize) {
+    if let Some((cut, _)) = text.char_indices().nth(most) {
+        let chars = text.chars().count();
+        text.truncate(cut);
+        text.push_str(&format!(" … ({chars} characters in all)"));
+    }
+}
+
+fn shortened(text: impl Into<String>) -> String {
+    let mut text = text.into();
+    shorten(&mut text, MAX_TEXT_CHARS);
+    text
+}
+
 impl Diagnostic {
     /// A diagnostic with the rule's default severity.
     pub fn new(
@@ -73,7 +92,7 @@ impl Diagnostic {
         Diagnostic {
             rule,
             severity: rule.info().severity,
-            message: message.into(),
+            message: shortened(message),
             file: file.into(),
             span,
             labels: Vec::new(),
@@ -88,7 +107,7 @@ impl Diagnostic {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(shortened(help));
         self
     }
 
@@ -101,7 +120,7 @@ impl Diagnostic {
         self.labels.push(Label {
             file: file.into(),
             span,
-            message: message.into(),
+            message: shortened(message),
         });
         self
     }

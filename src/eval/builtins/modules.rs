@@ -85,7 +85,9 @@ fn fail_member(builder: &mut GlobalsBuilder) {
                 None => message.push_str(&value.to_repr()),
             }
         }
-        shorten(&mut message, FAIL_MESSAGE_CHARS);
+        // Before the searches below, as a whole value can be megabytes of text; to half of
+        // what a diagnostic shows, so that its own limit does not cut it a second time.
+        crate::diagnostic::shorten(&mut message, crate::diagnostic::MAX_TEXT_CHARS / 2);
         let session = Session::of(eval);
         let from_stand_in = args.items.iter().any(|value| contains_unknown(*value))
             || super::super::values::stand_in_shaped()
@@ -107,18 +109,6 @@ fn fail_member(builder: &mut GlobalsBuilder) {
         Err(starlark::Error::new_kind(starlark::ErrorKind::Fail(
             anyhow::Error::msg(message),
         )))
-    }
-}
-
-/// The most of a `fail` message a diagnostic shows: a whole value can be megabytes of text.
-const FAIL_MESSAGE_CHARS: usize = 2000;
-
-/// Cuts `text` to its first `most` characters, saying how long it was.
-fn shorten(text: &mut String, most: usize) {
-    if let Some((cut, _)) = text.char_indices().nth(most) {
-        let chars = text.chars().count();
-        text.truncate(cut);
-        text.push_str(&format!(" … ({chars} characters in all)"));
     }
 }
 
