@@ -250,6 +250,16 @@ fn cases() -> Vec<Case> {
             "20,000 diagnostics, each with a label",
             "x = 1\n".repeat(20_000) + &run_with("    pass"),
         ),
+        case(
+            "200 services sharing one 10 MB dict",
+            run_with(
+                "    env = {\"BLOB\": \"x\" * 10000000}\n    for index in range(200):\n        plan.add_service(name = \"web-%d\" % index, config = ServiceConfig(image = \"nginx\", env_vars = env))",
+            ),
+        ),
+        case(
+            "1,000,000 plan.print steps",
+            run_with("    for index in range(1000000):\n        plan.print(\"step\")"),
+        ),
         Case {
             name: "kurtosis.yml nested 100,000 deep",
             files: vec![
