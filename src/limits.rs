@@ -39,6 +39,9 @@ pub const MEMORY_BUDGET: usize = 128 << 20;
 /// The largest integer a product may make: 64 KiB (some 157,000 digits). Multiplying
 /// larger ones takes seconds that no deadline can interrupt.
 pub const MAX_INT_BYTES: usize = 64 << 10;
+/// The most decimal digits of a number in text (`int("...")`, JSON), which take log2(10)
+/// bits each: about [`MAX_INT_BYTES`].
+pub const MAX_INT_DIGITS: usize = MAX_INT_BYTES * 12 / 5;
 
 /// The most elements a `range` may have: a quarter of what a list within [`MEMORY_BUDGET`]
 /// holds, because `zip` and `enumerate` make a tuple of values per element in one step that
@@ -138,8 +141,7 @@ fn first_too_deep_flow(text: &str) -> Option<usize> {
 /// value: an int past [`MAX_INT_BYTES`], or a float past the range of a double (`1e999`).
 pub(crate) fn json_number_problem(text: &str) -> Option<String> {
     let is_int = !text.contains(['.', 'e', 'E']);
-    // Decimal digits take log2(10) bits each.
-    if is_int && text.len() > MAX_INT_BYTES * 12 / 5 {
+    if is_int && text.len() > MAX_INT_DIGITS {
         return Some(format!(
             "a number of {} digits is larger than the integers a check holds ({} KiB)",
             text.len(),

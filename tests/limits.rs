@@ -569,3 +569,20 @@ fn a_message_quoting_a_huge_value_shows_two_thousand_characters_of_it() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn int_of_more_digits_than_a_number_holds_is_refused_before_parsing() {
+    let found = main_star("def run(plan, args):\n    return int(\"9\" * 4000000)\n".to_owned());
+    let memory = only(&found, Rule::MemoryLimit);
+    assert!(
+        memory.message.contains("a number of 4000000 digits"),
+        "{}",
+        memory.message
+    );
+}
+
+#[test]
+fn int_still_converts_as_starlark_does() {
+    let main = "def run(plan, args):\n    if int(\"9\" * 100000) % 10 != 9 or int(\"ff\", 16) != 255 or int(\"0x10\", 0) != 16 or int(\"12\", base = 8) != 10 or int(3.7) != 3 or int() != 0 or int(True) != 1:\n        fail(\"int changed\")\n";
+    assert_eq!(main_star(main.to_owned()), []);
+}

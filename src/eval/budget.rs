@@ -15,19 +15,21 @@
 
 use std::collections::HashSet;
 use std::fmt::{self, Display};
+use std::sync::OnceLock;
 
 use allocative::Allocative;
 use num_bigint::BigInt;
 use starlark::collections::SmallMap;
-use starlark::environment::GlobalsBuilder;
+use starlark::environment::{Globals, GlobalsBuilder};
 use starlark::eval::{Arguments, Evaluator};
 use starlark::values::dict::DictRef;
 use starlark::values::list::ListRef;
 use starlark::values::structs::StructRef;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{
-    Coerce, Freeze, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, StringValue, Trace,
-    UnpackValue, Value, ValueError, ValueIdentity, ValueLifetimeless, ValueLike, starlark_value,
+    Coerce, Freeze, FrozenValue, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, StringValue,
+    Trace, UnpackValue, Value, ValueError, ValueIdentity, ValueLifetimeless, ValueLike,
+    starlark_value,
 };
 use starlark::{starlark_complex_value, starlark_module};
 
@@ -35,7 +37,7 @@ use std::num::NonZeroI32;
 
 use starlark::values::range::Range;
 
-use crate::limits::{MAX_INT_BYTES, MAX_RANGE, MEMORY_BUDGET};
+use crate::limits::{MAX_INT_BYTES, MAX_INT_DIGITS, MAX_RANGE, MEMORY_BUDGET};
 use crate::plan::Step;
 
 /// The global the `*` operator is rewritten to call.
@@ -155,6 +157,30 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
                 .into()
             }),
         }
+    }
+
+    /// starlark's `int`, refusing a string of more digits than a number may hold before it
+    /// parses it: parsing takes time quadratic in the digits (a million took 1.1 s, four
+    /// million 16 s, in one step nothing interrupts). Not `speculative_exec_safe` as
+    /// starlark's own is, so that the compiler does not parse a constant while compiling.
+    fn int<'v>(
+        #[starlark(require = pos)] a: Option<Value<'v>>,
+        base: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        if let Some(text) = a.and_then(|a| a.unpack_str())
+            && text.len() > MAX_INT_DIGITS
+        {
+            return Err(starlark::Error::new_other(anyhow::anyhow!(
+                "{MESSAGE_START}: a number of {} digits would take more than {} KiB, and a number may take at most {} KiB",
+                text.len(),
+                MAX_INT_BYTES >> 10,
+                MAX_INT_BYTES >> 10
+            )));
+        }
+        let positional: Vec<Value<'v>> = a.into_iter().collect();
+        let named: Vec<(&str, Value<'v>)> = base.map(|base| ("base", base)).into_iter().collect();
+        eval.eval_function(standard_int().to_value(), &positional, &named)
     }
 
     /// starlark's `range`, refusing one longer than [`MAX_RANGE`]. Not marked
@@ -303,6 +329,20 @@ pub(crate) fn exceeded(bytes: Option<u64>) -> starlark::Error {
 
 fn mebibytes(bytes: u64) -> String {
     format!("{} MiB", bytes.div_ceil(1 << 20))
+}
+
+/// starlark's own `int`, which [`register`]'s `int` calls once the text is small enough.
+fn standard_int() -> FrozenValue {
+    static STANDARD: OnceLock<Option<FrozenValue>> = OnceLock::new();
+    static GLOBALS: OnceLock<Globals> = OnceLock::new();
+    let globals = GLOBALS.get_or_init(Globals::standard);
+    STANDARD
+        .get_or_init(|| {
+            globals
+                .iter()
+                .find_map(|(name, value)| (name == "int").then_some(value))
+        })
+        .unwrap_or_else(FrozenValue::new_none)
 }
 
 /// The bytes a plan step keeps: its JSON (what the report holds of it) and the struct around
