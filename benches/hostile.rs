@@ -251,6 +251,10 @@ fn cases() -> Vec<Case> {
             "x = 1\n".repeat(20_000) + &run_with("    pass"),
         ),
         case(
+            "int() of 4,000,000 digits",
+            expression("int(\"9\" * 4000000)".to_owned()),
+        ),
+        case(
             "200 services sharing one 10 MB dict",
             run_with(
                 "    env = {\"BLOB\": \"x\" * 10000000}\n    for index in range(200):\n        plan.add_service(name = \"web-%d\" % index, config = ServiceConfig(image = \"nginx\", env_vars = env))",
