@@ -313,13 +313,9 @@ fn check_flake(
                 Err(error) => {
                     let place = origin.arg("flake_location_dir");
                     state.diagnostics.push(
-                        Diagnostic::new(
-                            Rule::FileNotFound,
-                            place.file,
-                            place.span,
-                            format!("cannot read `{flake_file}`: {error}"),
-                        )
-                        .with_help("Nix builds the image from this flake: make it a text file inside the package"),
+                        session.read_error(flake_file, error, &place).with_help(
+                            "Nix builds the image from this flake: make it a text file inside the package",
+                        ),
                     );
                     return None;
                 }
