@@ -137,16 +137,24 @@ fn first_too_deep_flow(text: &str) -> Option<usize> {
     None
 }
 
+/// Why the integer written as `text` cannot be made: more than [`MAX_INT_DIGITS`] digits.
+/// Checked before parsing, which takes time quadratic in the digits.
+pub(crate) fn too_many_digits(text: &str) -> Option<String> {
+    (text.len() > MAX_INT_DIGITS).then(|| {
+        format!(
+            "a number of {} digits is larger than the integers a check holds ({} KiB)",
+            text.len(),
+            MAX_INT_BYTES >> 10
+        )
+    })
+}
+
 /// Why the JSON number `text` (in `json.decode` or the package arguments) cannot be a Starlark
 /// value: an int past [`MAX_INT_BYTES`], or a float past the range of a double (`1e999`).
 pub(crate) fn json_number_problem(text: &str) -> Option<String> {
     let is_int = !text.contains(['.', 'e', 'E']);
-    if is_int && text.len() > MAX_INT_DIGITS {
-        return Some(format!(
-            "a number of {} digits is larger than the integers a check holds ({} KiB)",
-            text.len(),
-            MAX_INT_BYTES >> 10
-        ));
+    if is_int && let Some(problem) = too_many_digits(text) {
+        return Some(problem);
     }
     if is_int || text.parse::<f64>().is_ok_and(f64::is_finite) {
         return None;

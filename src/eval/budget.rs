@@ -37,7 +37,7 @@ use std::num::NonZeroI32;
 
 use starlark::values::range::Range;
 
-use crate::limits::{MAX_INT_BYTES, MAX_INT_DIGITS, MAX_RANGE, MEMORY_BUDGET};
+use crate::limits::{MAX_INT_BYTES, MAX_RANGE, MEMORY_BUDGET, too_many_digits};
 use crate::plan::Step;
 
 /// The global the `*` operator is rewritten to call.
@@ -168,14 +168,9 @@ pub(crate) fn register(builder: &mut GlobalsBuilder) {
         base: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
-        if let Some(text) = a.and_then(|a| a.unpack_str())
-            && text.len() > MAX_INT_DIGITS
-        {
+        if let Some(problem) = a.and_then(|a| a.unpack_str()).and_then(too_many_digits) {
             return Err(starlark::Error::new_other(anyhow::anyhow!(
-                "{MESSAGE_START}: a number of {} digits would take more than {} KiB, and a number may take at most {} KiB",
-                text.len(),
-                MAX_INT_BYTES >> 10,
-                MAX_INT_BYTES >> 10
+                "{MESSAGE_START}: {problem}"
             )));
         }
         let positional: Vec<Value<'v>> = a.into_iter().collect();
