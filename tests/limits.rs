@@ -511,14 +511,21 @@ fn a_long_chain_of_distinct_calls_is_not_taken_for_recursion() {
     );
 }
 
+/// `main.star` adding 200 services that share one dict of environment variables holding
+/// `blob_bytes` bytes: small on the heap, the whole dict in each step of the plan.
+fn services_sharing_one_env(blob_bytes: usize) -> String {
+    format!(
+        "def run(plan, args):\n    env = {{\"BLOB\": \"x\" * {blob_bytes}}}\n    for index in range(200):\n        plan.add_service(name = \"web-%d\" % index, config = ServiceConfig(image = \"nginx\", env_vars = env))\n"
+    )
+}
+
 #[test]
 fn plan_steps_past_the_budget_stop_at_the_step_that_passes_it() {
-    // One 8 MB dict shared by every service: small on the heap, 8 MB in each step.
-    let main = "def run(plan, args):\n    env = {\"BLOB\": \"x\" * 8000000}\n    for index in range(200):\n        plan.add_service(name = \"web-%d\" % index, config = ServiceConfig(image = \"nginx\", env_vars = env))\n";
+    let main = services_sharing_one_env(8_000_000);
     // Counting 128 MiB of steps takes seconds in a debug build: a deadline of its own.
     let source = MemorySource::new()
         .with("kurtosis.yml", MANIFEST)
-        .with("main.star", main);
+        .with("main.star", main.as_str());
     let deadline = Instant::now() + Duration::from_secs(120);
     let options = CheckOptions {
         interrupt: Some(Box::new(move || Instant::now() > deadline)),
@@ -539,10 +546,9 @@ fn plan_steps_past_the_budget_stop_at_the_step_that_passes_it() {
 
 #[test]
 fn a_plan_within_the_budget_keeps_every_step() {
-    let main = "def run(plan, args):\n    env = {\"BLOB\": \"x\" * 100000}\n    for index in range(200):\n        plan.add_service(name = \"web-%d\" % index, config = ServiceConfig(image = \"nginx\", env_vars = env))\n";
     let source = MemorySource::new()
         .with("kurtosis.yml", MANIFEST)
-        .with("main.star", main);
+        .with("main.star", services_sharing_one_env(100_000));
     let result = check(&source, &CheckOptions::default());
     assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
     assert_eq!(result.plan.steps.len(), 200);
