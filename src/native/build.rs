@@ -203,8 +203,7 @@ pub(crate) fn check_package(
         Err(message) => return Err(CommandFailure::new("system", message).report(settings.json)),
     };
     if options.interrupt.is_some() {
-        let deadline = Instant::now() + settings.eval_timeout;
-        options.interrupt = Some(Box::new(move || Instant::now() > deadline));
+        options.interrupt = Some(super::interrupt_after(settings.eval_timeout));
     }
     let result = check(source, &options);
     if result.has_errors() {

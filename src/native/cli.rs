@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -325,7 +325,6 @@ fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
         .or_else(|| super::deps::default_packages_dir().filter(|dir| dir.is_dir()))
         .map(|dir| absolute(&dir))
         .transpose()?;
-    let deadline = Instant::now() + args.timeout;
     let options = CheckOptions {
         main_file: crate::source::normalize(&args.main_file),
         main_function: args.main_function_name.clone(),
@@ -336,7 +335,7 @@ fn options(args: &CheckArgs) -> Result<(FsSource, CheckOptions), String> {
             .unwrap_or_else(|| DEFAULT_SYSTEM.to_owned()),
         packages_dir,
         push: args.push.clone(),
-        interrupt: Some(Box::new(move || Instant::now() > deadline)),
+        interrupt: Some(super::interrupt_after(args.timeout)),
     };
     Ok((source, options))
 }

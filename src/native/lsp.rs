@@ -62,8 +62,7 @@ impl WorkspaceFiles for FsWorkspace {
 
     fn check_interrupt(&self) -> Option<Box<dyn Fn() -> bool>> {
         // The default `--timeout` of `starflake check`.
-        let deadline = std::time::Instant::now() + CHECK_TIMEOUT;
-        Some(Box::new(move || std::time::Instant::now() > deadline))
+        Some(super::interrupt_after(CHECK_TIMEOUT))
     }
 }
 

@@ -12,3 +12,9 @@ pub mod push;
 pub mod run;
 
 pub use fs_source::FsSource;
+
+/// Stops a check `timeout` after this call, by the monotonic clock.
+pub(crate) fn interrupt_after(timeout: std::time::Duration) -> Box<dyn Fn() -> bool> {
+    let deadline = std::time::Instant::now() + timeout;
+    Box::new(move || std::time::Instant::now() > deadline)
+}
